@@ -1,0 +1,205 @@
+// Dense linear-algebra kernels of the readout. Matrices are row-major f32.
+// Inner dimensions are multiples of 4 (the TypeScript side pads features).
+
+/**
+ * C[M][N] (+)= A[M][K] · B[N][K]ᵀ. Each row of A meets four rows of B at a time,
+ * so one load of A feeds four independent accumulators.
+ */
+export function matmulNT(
+  a: usize,
+  b: usize,
+  c: usize,
+  m: i32,
+  n: i32,
+  k: i32,
+  accumulate: bool,
+): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 2 <= m; i += 2) block2(a, b, c, i, m, n, k, accumulate);
+  }
+  for (; i < m; i++) row1(a, b, c, i, n, k, accumulate);
+}
+
+// Two rows of A against four rows of B: eight independent accumulators, and
+// six loads feed eight multiply-adds.
+function block2(
+  a: usize,
+  b: usize,
+  c: usize,
+  i: i32,
+  m: i32,
+  n: i32,
+  k: i32,
+  accumulate: bool,
+): void {
+  const rowBytes = <usize>k << 2;
+  const a0 = a + <usize>i * rowBytes;
+  const a1 = a0 + rowBytes;
+  const c0 = c + ((<usize>i * <usize>n) << 2);
+  const c1 = c0 + (<usize>n << 2);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const b0 = b + <usize>j * rowBytes;
+    const b1 = b0 + rowBytes;
+    const b2 = b1 + rowBytes;
+    const b3 = b2 + rowBytes;
+    let s00 = f32x4.splat(0);
+    let s01 = f32x4.splat(0);
+    let s02 = f32x4.splat(0);
+    let s03 = f32x4.splat(0);
+    let s10 = f32x4.splat(0);
+    let s11 = f32x4.splat(0);
+    let s12 = f32x4.splat(0);
+    let s13 = f32x4.splat(0);
+    for (let o: usize = 0; o < rowBytes; o += 16) {
+      const x0 = v128.load(a0 + o);
+      const x1 = v128.load(a1 + o);
+      const y0 = v128.load(b0 + o);
+      const y1 = v128.load(b1 + o);
+      const y2 = v128.load(b2 + o);
+      const y3 = v128.load(b3 + o);
+      s00 = f32x4.add(s00, f32x4.mul(x0, y0));
+      s01 = f32x4.add(s01, f32x4.mul(x0, y1));
+      s02 = f32x4.add(s02, f32x4.mul(x0, y2));
+      s03 = f32x4.add(s03, f32x4.mul(x0, y3));
+      s10 = f32x4.add(s10, f32x4.mul(x1, y0));
+      s11 = f32x4.add(s11, f32x4.mul(x1, y1));
+      s12 = f32x4.add(s12, f32x4.mul(x1, y2));
+      s13 = f32x4.add(s13, f32x4.mul(x1, y3));
+    }
+    put4(c0 + (<usize>j << 2), hsum(s00), hsum(s01), hsum(s02), hsum(s03), accumulate);
+    put4(c1 + (<usize>j << 2), hsum(s10), hsum(s11), hsum(s12), hsum(s13), accumulate);
+  }
+  for (; j < n; j++) {
+    const bj = b + <usize>j * rowBytes;
+    put1(c0 + (<usize>j << 2), dot(a0, bj, k), accumulate);
+    put1(c1 + (<usize>j << 2), dot(a1, bj, k), accumulate);
+  }
+}
+
+// One row of A against each row of B.
+function row1(a: usize, b: usize, c: usize, i: i32, n: i32, k: i32, accumulate: bool): void {
+  const rowBytes = <usize>k << 2;
+  const ai = a + <usize>i * rowBytes;
+  const ci = c + ((<usize>i * <usize>n) << 2);
+  for (let j = 0; j < n; j++) put1(ci + (<usize>j << 2), dot(ai, b + <usize>j * rowBytes, k), accumulate);
+}
+
+// @ts-ignore: decorator
+@inline
+function put4(at: usize, d0: f32, d1: f32, d2: f32, d3: f32, accumulate: bool): void {
+  if (accumulate) {
+    d0 += load<f32>(at);
+    d1 += load<f32>(at, 4);
+    d2 += load<f32>(at, 8);
+    d3 += load<f32>(at, 12);
+  }
+  store<f32>(at, d0);
+  store<f32>(at, d1, 4);
+  store<f32>(at, d2, 8);
+  store<f32>(at, d3, 12);
+}
+
+// @ts-ignore: decorator
+@inline
+function put1(at: usize, d: f32, accumulate: bool): void {
+  store<f32>(at, accumulate ? d + load<f32>(at) : d);
+}
+
+/** Σ x[i]·y[i] over k floats (k a multiple of 4). */
+export function dot(x: usize, y: usize, k: i32): f32 {
+  const bytes = <usize>k << 2;
+  if (ASC_FEATURE_SIMD) {
+    let s0 = f32x4.splat(0);
+    let s1 = f32x4.splat(0);
+    let o: usize = 0;
+    for (; o + 32 <= bytes; o += 32) {
+      s0 = f32x4.add(s0, f32x4.mul(v128.load(x + o), v128.load(y + o)));
+      s1 = f32x4.add(s1, f32x4.mul(v128.load(x + o, 16), v128.load(y + o, 16)));
+    }
+    if (o < bytes) s0 = f32x4.add(s0, f32x4.mul(v128.load(x + o), v128.load(y + o)));
+    return hsum(f32x4.add(s0, s1));
+  }
+  let d: f32 = 0;
+  for (let o: usize = 0; o < bytes; o += 4) d += load<f32>(x + o) * load<f32>(y + o);
+  return d;
+}
+
+/** out[N][M] = in[M][N]ᵀ. */
+export function transpose(src: usize, dst: usize, m: i32, n: i32): void {
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      const from = src + ((<usize>i * <usize>n + <usize>j) << 2);
+      store<f32>(dst + ((<usize>j * <usize>m + <usize>i) << 2), load<f32>(from));
+    }
+  }
+}
+
+/**
+ * One Adam step with decoupled weight decay (Loshchilov & Hutter 2019) over
+ * count floats (a multiple of 4): m ← β1 m + (1-β1) g, s ← β2 s + (1-β2) g²,
+ * w ← w - lr (m̂ / (√ŝ + ε) + wd·w), with bias corrections c1 = 1/(1-β1^t),
+ * c2 = 1/(1-β2^t) passed in.
+ */
+export function adamStep(
+  count: i32,
+  w: usize,
+  g: usize,
+  m: usize,
+  s: usize,
+  lr: f32,
+  beta1: f32,
+  beta2: f32,
+  eps: f32,
+  wd: f32,
+  c1: f32,
+  c2: f32,
+): void {
+  const bytes = <usize>count << 2;
+  if (ASC_FEATURE_SIMD) {
+    const b1 = f32x4.splat(beta1);
+    const b1c = f32x4.splat(1 - beta1);
+    const b2 = f32x4.splat(beta2);
+    const b2c = f32x4.splat(1 - beta2);
+    const vlr = f32x4.splat(lr);
+    const veps = f32x4.splat(eps);
+    const vwd = f32x4.splat(wd);
+    const vc1 = f32x4.splat(c1);
+    const vc2 = f32x4.splat(c2);
+    for (let o: usize = 0; o < bytes; o += 16) {
+      const gi = v128.load(g + o);
+      const mi = f32x4.add(f32x4.mul(b1, v128.load(m + o)), f32x4.mul(b1c, gi));
+      const si = f32x4.add(f32x4.mul(b2, v128.load(s + o)), f32x4.mul(b2c, f32x4.mul(gi, gi)));
+      v128.store(m + o, mi);
+      v128.store(s + o, si);
+      const wi = v128.load(w + o);
+      const step = f32x4.add(
+        f32x4.div(f32x4.mul(mi, vc1), f32x4.add(f32x4.sqrt(f32x4.mul(si, vc2)), veps)),
+        f32x4.mul(vwd, wi),
+      );
+      v128.store(w + o, f32x4.sub(wi, f32x4.mul(vlr, step)));
+    }
+  } else {
+    for (let o: usize = 0; o < bytes; o += 4) {
+      const gi = load<f32>(g + o);
+      const mi = beta1 * load<f32>(m + o) + (1 - beta1) * gi;
+      const si = beta2 * load<f32>(s + o) + (1 - beta2) * gi * gi;
+      store<f32>(m + o, mi);
+      store<f32>(s + o, si);
+      const wi = load<f32>(w + o);
+      const step = (mi * c1) / (Mathf.sqrt(si * c2) + eps) + wd * wi;
+      store<f32>(w + o, wi - lr * step);
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function hsum(s: v128): f32 {
+  return (
+    f32x4.extract_lane(s, 0) +
+    f32x4.extract_lane(s, 1) +
+    (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3))
+  );
+}

@@ -1,0 +1,155 @@
+// The model's configuration: data with defaults, each field documented, and one
+// validator that names the field and its allowed range when a value is wrong.
+import { SnnlmError } from './errors.ts';
+
+/** Which per-character quantities the readout sees. */
+export type FeatureKind = 'hybrid' | 'spikes' | 'membrane';
+/** How the readout is fitted. */
+export type ReadoutKind = 'softmax' | 'ridge';
+
+/** Everything that defines a model and how it is trained. */
+export interface ModelConfig {
+  /** Number of LIF neurons in the reservoir. @default 1000 */
+  neurons: number;
+  /** Fraction of possible recurrent synapses that exist (random, fixed). @default 0.02 */
+  connectivity: number;
+  /** Standard deviation of recurrent synaptic weights. @default 0.1 */
+  recurrentScale: number;
+  /** Standard deviation of input weights (current per substep, threshold units). @default 0.5 */
+  inputScale: number;
+  /** Fraction of (character, neuron) input weights that are non-zero. @default 1 */
+  inputConnectivity: number;
+  /** Shortest membrane time constant, in substeps. @default 2 */
+  tauMin: number;
+  /** Longest membrane time constant, in substeps; τ is log-uniform in [tauMin, tauMax]. @default 40 */
+  tauMax: number;
+  /** Firing threshold of the membrane potential. @default 1 */
+  threshold: number;
+  /** Substeps per character (T). @default 5 */
+  substeps: number;
+  /** Readout features: spike counts, membrane potentials, or both. @default 'hybrid' */
+  features: FeatureKind;
+  /** Readout fitting: softmax with Adam, or closed-form ridge. @default 'softmax' */
+  readout: ReadoutKind;
+  /** Passes over the training split (softmax readout). @default 4 */
+  epochs: number;
+  /** Characters per minibatch; also the number of parallel training streams. @default 128 */
+  batchSize: number;
+  /** Adam learning rate at the start; it decays to a tenth by the last epoch. @default 0.002 */
+  learningRate: number;
+  /** Decoupled weight decay of the softmax readout. @default 0.0001 */
+  weightDecay: number;
+  /** Ridge penalty λ, relative to the mean diagonal of the Gram matrix. @default 0.001 */
+  ridgeLambda: number;
+  /** Seed of every random choice: weights, time constants, sampling. @default 1 */
+  seed: number;
+}
+
+/** The defaults of every field. */
+export const DEFAULT_CONFIG: Readonly<ModelConfig> = Object.freeze({
+  neurons: 1000,
+  connectivity: 0.02,
+  recurrentScale: 0.1,
+  inputScale: 0.5,
+  inputConnectivity: 1,
+  tauMin: 2,
+  tauMax: 40,
+  threshold: 1,
+  substeps: 5,
+  features: 'hybrid',
+  readout: 'softmax',
+  epochs: 4,
+  batchSize: 128,
+  learningRate: 0.002,
+  weightDecay: 0.0001,
+  ridgeLambda: 0.001,
+  seed: 1,
+});
+
+type Rule =
+  | { kind: 'int'; min: number; max: number }
+  | { kind: 'number'; min: number; max: number; openMin?: boolean }
+  | { kind: 'enum'; values: readonly string[] };
+
+const RULES: Record<keyof ModelConfig, Rule> = {
+  neurons: { kind: 'int', min: 4, max: 1_000_000 },
+  connectivity: { kind: 'number', min: 0, max: 1 },
+  recurrentScale: { kind: 'number', min: 0, max: 100 },
+  inputScale: { kind: 'number', min: 0, max: 100 },
+  inputConnectivity: { kind: 'number', min: 0, max: 1, openMin: true },
+  tauMin: { kind: 'number', min: 0, max: 1e6, openMin: true },
+  tauMax: { kind: 'number', min: 0, max: 1e6, openMin: true },
+  threshold: { kind: 'number', min: 0, max: 1e6, openMin: true },
+  substeps: { kind: 'int', min: 1, max: 1000 },
+  features: { kind: 'enum', values: ['hybrid', 'spikes', 'membrane'] },
+  readout: { kind: 'enum', values: ['softmax', 'ridge'] },
+  epochs: { kind: 'int', min: 1, max: 1000 },
+  batchSize: { kind: 'int', min: 4, max: 65536 },
+  learningRate: { kind: 'number', min: 0, max: 10, openMin: true },
+  weightDecay: { kind: 'number', min: 0, max: 10 },
+  ridgeLambda: { kind: 'number', min: 0, max: 1e6, openMin: true },
+  seed: { kind: 'int', min: -2147483648, max: 2147483647 },
+};
+
+function describe(rule: Rule): string {
+  if (rule.kind === 'enum') return `one of ${rule.values.map((v) => `'${v}'`).join(', ')}`;
+  const lo = rule.kind === 'number' && rule.openMin ? `> ${rule.min}` : `≥ ${rule.min}`;
+  const what = rule.kind === 'int' ? 'an integer' : 'a number';
+  return `${what} ${lo} and ≤ ${rule.max}`;
+}
+
+function check(field: string, value: unknown, rule: Rule): void {
+  const fail = (got: string) =>
+    new SnnlmError(
+      `configuration field '${field}' is ${got}; it must be ${describe(rule)}`,
+      `set '${field}' to ${describe(rule)}, or leave it out for the default`,
+    );
+  if (rule.kind === 'enum') {
+    if (typeof value !== 'string' || !rule.values.includes(value)) throw fail(JSON.stringify(value));
+    return;
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw fail(`${JSON.stringify(value)} (${typeof value})`);
+  }
+  if (rule.kind === 'int' && !Number.isInteger(value)) throw fail(String(value));
+  const low = rule.kind === 'number' && rule.openMin ? value <= rule.min : value < rule.min;
+  if (low || value > rule.max) throw fail(String(value));
+}
+
+/** Fills defaults into a partial configuration and checks every field. */
+export function resolveConfig(partial: Partial<ModelConfig> = {}): ModelConfig {
+  if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) {
+    throw new SnnlmError(
+      'the configuration must be an object',
+      'pass an object such as { "neurons": 1000 }',
+    );
+  }
+  for (const key of Object.keys(partial)) {
+    if (!(key in RULES)) {
+      throw new SnnlmError(
+        `unknown configuration field '${key}'`,
+        `known fields: ${Object.keys(RULES).join(', ')}`,
+      );
+    }
+  }
+  const config = { ...DEFAULT_CONFIG, ...partial } as ModelConfig;
+  for (const [field, rule] of Object.entries(RULES)) {
+    check(field, config[field as keyof ModelConfig], rule);
+  }
+  if (config.tauMax < config.tauMin) {
+    throw new SnnlmError(
+      `configuration field 'tauMax' (${config.tauMax}) is below 'tauMin' (${config.tauMin})`,
+      'set tauMax ≥ tauMin',
+    );
+  }
+  if (config.batchSize % 4 !== 0) {
+    throw new SnnlmError(
+      `configuration field 'batchSize' is ${config.batchSize}; it must be a multiple of 4`,
+      'the readout kernels work on groups of four rows; round batchSize to a multiple of 4',
+    );
+  }
+  return config;
+}
+
+/** Names of all configuration fields. */
+export const CONFIG_FIELDS = Object.keys(RULES) as (keyof ModelConfig)[];

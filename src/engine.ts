@@ -1,0 +1,229 @@
+// The WebAssembly engine: loading the kernels, a bump allocator over their
+// linear memory, and the reservoir as the kernels see it. Views into memory are
+// made fresh on every access, because memory.grow detaches old ones.
+import * as loader from '@assemblyscript/loader';
+import type { Network } from './network.ts';
+import type { FeatureKind } from './config.ts';
+
+/** The exported kernels (see assembly/). Addresses are byte offsets. */
+export interface Kernels {
+  memory: WebAssembly.Memory;
+  heapBase(): number;
+  simd(): number;
+  lifStep(
+    n: number, v: number, leak: number, drive: number, rec: number,
+    thr: number, counts: number, fired: number,
+  ): number;
+  propagate(
+    nFired: number, fired: number, rowStart: number, target: number, weight: number, rec: number,
+  ): number;
+  runChars(desc: number, ids: number, nChars: number, featOut: number, featStride: number): void;
+  matmulNT(a: number, b: number, c: number, m: number, n: number, k: number, acc: boolean): void;
+  dot(x: number, y: number, k: number): number;
+  transpose(src: number, dst: number, m: number, n: number): void;
+  adamStep(
+    count: number, w: number, g: number, m: number, s: number, lr: number, beta1: number,
+    beta2: number, eps: number, wd: number, c1: number, c2: number,
+  ): void;
+}
+
+/** Which compiled build to run: 128-bit SIMD (default) or scalar. */
+export type Build = 'simd' | 'scalar';
+
+const modules = new Map<Build, Promise<WebAssembly.Module>>();
+
+async function wasmBytes(build: Build): Promise<ArrayBuffer | Uint8Array> {
+  const file = build === 'simd' ? 'snnlm.wasm' : 'snnlm-scalar.wasm';
+  const url = new URL(`../build/${file}`, import.meta.url);
+  if (url.protocol === 'file:') {
+    const { readFile } = await import('node:fs/promises');
+    try {
+      return await readFile(url);
+    } catch {
+      throw new Error(`missing ${url.pathname}: run 'npm run build' to compile the kernels`);
+    }
+  }
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`could not fetch ${url}: HTTP ${response.status}`);
+  return response.arrayBuffer();
+}
+
+/** Instantiates a fresh copy of the kernels, with its own memory. */
+export async function loadKernels(build: Build = 'simd'): Promise<Kernels> {
+  let module = modules.get(build);
+  if (!module) {
+    module = wasmBytes(build).then((bytes) => WebAssembly.compile(bytes as BufferSource));
+    modules.set(build, module);
+  }
+  const instance = await loader.instantiate<Record<string, unknown>>(await module, {});
+  return instance.exports as unknown as Kernels;
+}
+
+/** A bump allocator over the kernels' memory; 16-byte aligned, never frees. */
+export class Heap {
+  readonly k: Kernels;
+  private top: number;
+
+  constructor(kernels: Kernels) {
+    this.k = kernels;
+    this.top = align(kernels.heapBase(), 16);
+  }
+
+  /** Reserves bytes (zeroed, 16-byte aligned) and returns their address. */
+  alloc(bytes: number): number {
+    const at = this.top;
+    this.top = align(at + bytes, 16);
+    const have = this.k.memory.buffer.byteLength;
+    if (this.top > have) {
+      const pages = Math.ceil((this.top - have) / 65536);
+      if (this.k.memory.grow(pages) < 0) {
+        throw new Error(`out of WebAssembly memory growing to ${this.top} bytes`);
+      }
+    }
+    new Uint8Array(this.k.memory.buffer, at, bytes).fill(0);
+    return at;
+  }
+
+  /** Bytes in use. */
+  get used(): number {
+    return this.top;
+  }
+
+  f32(at: number, length: number): Float32Array {
+    return new Float32Array(this.k.memory.buffer, at, length);
+  }
+
+  u32(at: number, length: number): Uint32Array {
+    return new Uint32Array(this.k.memory.buffer, at, length);
+  }
+
+  i32(at: number, length: number): Int32Array {
+    return new Int32Array(this.k.memory.buffer, at, length);
+  }
+
+  u16(at: number, length: number): Uint16Array {
+    return new Uint16Array(this.k.memory.buffer, at, length);
+  }
+
+  /** Copies a typed array into fresh memory and returns its address. */
+  put(data: Float32Array | Uint32Array | Int32Array | Uint16Array): number {
+    const at = this.alloc(Math.max(data.byteLength, 4));
+    new Uint8Array(this.k.memory.buffer, at, data.byteLength).set(
+      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    );
+    return at;
+  }
+}
+
+function align(x: number, to: number): number {
+  return Math.ceil(x / to) * to;
+}
+
+// Offsets of the descriptor fields, mirroring assembly/reservoir.ts.
+const DESC_BYTES = 88;
+const FEATURE_BITS: Record<FeatureKind, number> = { spikes: 1, membrane: 2, hybrid: 3 };
+
+/** Counters a reservoir state has accumulated since it was made or reset. */
+export interface ReservoirCounts {
+  spikes: number;
+  events: number;
+  updates: number;
+  chars: number;
+}
+
+/**
+ * A network placed in the kernels' memory. Weights are shared; each state
+ * (stream) has its own potentials, recurrent input and counters.
+ */
+export class Reservoir {
+  readonly heap: Heap;
+  readonly net: Network;
+  readonly substeps: number;
+  readonly features: FeatureKind;
+  /** Floats of reservoir features per character (before the bias block). */
+  readonly featureSize: number;
+  private readonly ptr: {
+    leak: number;
+    thr: number;
+    input: number;
+    rowStart: number;
+    target: number;
+    weight: number;
+  };
+
+  constructor(heap: Heap, net: Network, substeps: number, features: FeatureKind) {
+    this.heap = heap;
+    this.net = net;
+    this.substeps = substeps;
+    this.features = features;
+    this.featureSize = (features === 'hybrid' ? 2 : 1) * net.np;
+    this.ptr = {
+      leak: heap.put(net.leak),
+      thr: heap.put(net.threshold),
+      input: heap.put(net.input),
+      rowStart: heap.put(net.rowStart),
+      target: heap.put(net.target),
+      weight: heap.put(net.weight),
+    };
+  }
+
+  /** A new state at rest (all potentials 0); returns its descriptor address. */
+  newState(): number {
+    const { heap, net } = this;
+    const bytes = net.np * 4;
+    const desc = heap.alloc(DESC_BYTES);
+    const fields = [
+      net.np,
+      this.substeps,
+      heap.alloc(bytes), // v
+      this.ptr.leak,
+      this.ptr.thr,
+      heap.alloc(bytes), // rec
+      heap.alloc(bytes), // counts
+      heap.alloc(bytes), // fired
+      this.ptr.rowStart,
+      this.ptr.target,
+      this.ptr.weight,
+      this.ptr.input,
+      FEATURE_BITS[this.features],
+    ];
+    heap.i32(desc, fields.length).set(fields);
+    return desc;
+  }
+
+  /** Puts a state back at rest and clears its counters. */
+  reset(desc: number): void {
+    const bytes = this.net.np;
+    const d = this.heap.u32(desc, DESC_BYTES / 4);
+    this.heap.f32(d[2], bytes).fill(0);
+    this.heap.f32(d[5], bytes).fill(0);
+    this.heap.f32(d[6], bytes).fill(0);
+    this.heap.u32(desc + 56, 8).fill(0);
+  }
+
+  /** Membrane potentials of a state (a live view). */
+  potentials(desc: number): Float32Array {
+    return this.heap.f32(this.heap.u32(desc, 3)[2], this.net.np);
+  }
+
+  /** Spike counts of the last character of a state (a live view). */
+  spikeCounts(desc: number): Float32Array {
+    return this.heap.f32(this.heap.u32(desc, 7)[6], this.net.np);
+  }
+
+  /** Runs characters whose u16 ids are at idsAt; writes features at featAt, stride in floats. */
+  run(desc: number, idsAt: number, nChars: number, featAt = 0, featStride = 0): void {
+    this.heap.k.runChars(desc, idsAt, nChars, featAt, featStride);
+  }
+
+  /** The counters of a state. */
+  counts(desc: number): ReservoirCounts {
+    const c = new BigUint64Array(this.heap.k.memory.buffer, desc + 56, 4);
+    return {
+      spikes: Number(c[0]),
+      events: Number(c[1]),
+      updates: Number(c[2]),
+      chars: Number(c[3]),
+    };
+  }
+}

@@ -1,0 +1,276 @@
+// The spiking language model: a fixed random LIF reservoir (src/network.ts) read
+// by a trained linear readout. Data flows one way:
+//   text → ids → reservoir (WebAssembly) → features → readout → probabilities.
+// Only the readout is trained; the reservoir is random and stays fixed.
+import { type ModelConfig, resolveConfig } from './config.ts';
+import type { Vocabulary } from './vocab.ts';
+import { type Build, Heap, loadKernels, Reservoir } from './engine.ts';
+import { SnnlmError } from './errors.ts';
+import { type Metrics, Score, softmaxRow } from './metrics.ts';
+import { buildNetwork, type Network } from './network.ts';
+import { Rng } from './rng.ts';
+import { fitRidge, trainSoftmax } from './train.ts';
+
+/** What a long-running step reports as it goes. */
+export interface Progress {
+  phase: 'train' | 'validate' | 'evaluate' | 'ridge';
+  epoch: number;
+  epochs: number;
+  /** Characters done in this phase. */
+  done: number;
+  total: number;
+}
+
+/** Options of train() and evaluate(). */
+export interface RunOptions {
+  onProgress?: (p: Progress) => void;
+}
+
+/** Scores of one epoch of readout training. */
+export interface EpochReport {
+  epoch: number;
+  trainBpc: number;
+  validation: Metrics;
+  seconds: number;
+}
+
+/** The outcome of train(). */
+export interface TrainReport {
+  epochs: EpochReport[];
+  /** The epoch whose readout was kept (best validation bpc). */
+  bestEpoch: number;
+  validation: Metrics;
+  /** Fraction of neurons that fire per substep, over the training text. */
+  firingRate: number;
+  trainSeconds: number;
+}
+
+/** Held-out metrics plus how many characters were outside the vocabulary. */
+export interface Evaluation extends Metrics {
+  unknown: number;
+  firingRate: number;
+}
+
+/** Options of generate(). */
+export interface GenerateOptions {
+  /** Characters to generate. @default 200 */
+  length?: number;
+  /** Softmax temperature; lower is more conservative. @default 1 */
+  temperature?: number;
+  /** Seed of the sampler. @default the model's seed */
+  seed?: number;
+}
+
+const CHUNK = 256;
+
+/** A spiking reservoir language model with a trained readout. */
+export class SpikingLM {
+  readonly config: ModelConfig;
+  readonly vocab: Vocabulary;
+  readonly net: Network;
+  readonly reservoir: Reservoir;
+  readonly heap: Heap;
+  /** Readout input width: reservoir features plus a bias block of 4 (1, 0, 0, 0). */
+  readonly width: number;
+  /** Readout weights, f32[vocab][width], in kernel memory. */
+  readonly readoutAt: number;
+  /** Inverse temperature applied to readout outputs (fitted for ridge; 1 for softmax). */
+  beta = 1;
+  private scratch = new Map<string, { at: number; bytes: number }>();
+
+  private constructor(config: ModelConfig, vocab: Vocabulary, net: Network, heap: Heap) {
+    this.config = config;
+    this.vocab = vocab;
+    this.net = net;
+    this.heap = heap;
+    this.reservoir = new Reservoir(heap, net, config.substeps, config.features);
+    this.width = this.reservoir.featureSize + 4;
+    this.readoutAt = heap.alloc(vocab.size * this.width * 4);
+  }
+
+  /** A new, untrained model; the reservoir is drawn from config.seed. */
+  static async create(
+    config: Partial<ModelConfig>,
+    vocab: Vocabulary,
+    build: Build = 'simd',
+  ): Promise<SpikingLM> {
+    const resolved = resolveConfig(config);
+    const net = buildNetwork(resolved, vocab.size);
+    return SpikingLM.assemble(resolved, vocab, net, build);
+  }
+
+  /** A model from parts (used by load). */
+  static async assemble(
+    config: ModelConfig,
+    vocab: Vocabulary,
+    net: Network,
+    build: Build = 'simd',
+  ): Promise<SpikingLM> {
+    const heap = new Heap(await loadKernels(build));
+    return new SpikingLM(config, vocab, net, heap);
+  }
+
+  /** The readout weights (a live view). */
+  readoutWeights(): Float32Array {
+    return this.heap.f32(this.readoutAt, this.vocab.size * this.width);
+  }
+
+  /** Fits the readout on `train`, selecting on `validation`. */
+  async train(train: string, validation: string, options: RunOptions = {}): Promise<TrainReport> {
+    const trainIds = this.vocab.encode(train).ids;
+    const validIds = this.vocab.encode(validation).ids;
+    if (this.config.readout === 'ridge') return fitRidge(this, trainIds, validIds, options);
+    return trainSoftmax(this, trainIds, validIds, options);
+  }
+
+  /** Bits per character, perplexity and accuracy on a held-out text. */
+  async evaluate(text: string, options: RunOptions = {}): Promise<Evaluation> {
+    const { ids, unknown } = this.vocab.encode(text);
+    const { metrics, firingRate } = await this.score(ids, 'evaluate', options);
+    return { ...metrics, unknown, firingRate };
+  }
+
+  /**
+   * Scores ids from a state at rest: the character at position t+1 is predicted
+   * from the features after position t, so ids.length − 1 characters are scored.
+   */
+  async score(
+    ids: Uint16Array,
+    phase: Progress['phase'],
+    options: RunOptions = {},
+    epoch = 0,
+    epochs = 0,
+  ): Promise<{ metrics: Metrics; firingRate: number }> {
+    const { heap, reservoir, width } = this;
+    const v = this.vocab.size;
+    const idsAt = this.buffer('ids', ids.byteLength);
+    heap.u16(idsAt, ids.length).set(ids);
+    const featAt = this.featureBuffer('eval', CHUNK);
+    const logitsAt = this.buffer('logits', CHUNK * v * 4);
+    const state = this.stateFor('eval');
+    reservoir.reset(state);
+    const score = new Score();
+    const p = new Float64Array(v);
+    const total = ids.length - 1;
+    for (let start = 0; start < total; start += CHUNK) {
+      const rows = Math.min(CHUNK, total - start);
+      reservoir.run(state, idsAt + start * 2, rows, featAt, width);
+      heap.k.matmulNT(featAt, this.readoutAt, logitsAt, rows, v, width, false);
+      const logits = heap.f32(logitsAt, rows * v);
+      const next = heap.u16(idsAt + (start + 1) * 2, rows);
+      for (let r = 0; r < rows; r++) {
+        const arg = softmaxRow(logits, r, v, this.beta, p);
+        score.add(p[next[r]], arg === next[r]);
+      }
+      options.onProgress?.({ phase, epoch, epochs, done: start + rows, total });
+      if ((start / CHUNK) % 64 === 63) await pause();
+    }
+    const c = reservoir.counts(state);
+    return { metrics: score.metrics(), firingRate: c.spikes / Math.max(1, c.updates) };
+  }
+
+  /** Continues a prompt by sampling from the model. */
+  generate(prompt: string, options: GenerateOptions = {}): string {
+    const length = options.length ?? 200;
+    const temperature = options.temperature ?? 1;
+    if (!Number.isInteger(length) || length < 0) {
+      throw new SnnlmError(`length must be a whole number ≥ 0, got ${length}`, 'pass --length 200');
+    }
+    if (!(temperature > 0) || !Number.isFinite(temperature)) {
+      throw new SnnlmError(
+        `temperature must be a number > 0, got ${temperature}`,
+        'pass a temperature such as 0.8',
+      );
+    }
+    if (prompt.length === 0) {
+      throw new SnnlmError('the prompt is empty', 'give at least one character, e.g. --prompt "T"');
+    }
+    const missing = this.vocab.unknownCharsIn(prompt);
+    if (missing.length > 0) {
+      throw new SnnlmError(
+        `the prompt has characters outside the model's vocabulary: ${missing
+          .map((c) => JSON.stringify(c))
+          .join(', ')}`,
+        'use only characters that occurred in the training text',
+      );
+    }
+    const { heap, reservoir, width } = this;
+    const v = this.vocab.size;
+    const rng = new SamplerRng(options.seed ?? this.config.seed);
+    const ids = this.vocab.encode(prompt).ids;
+    const idsAt = this.buffer('gen-ids', Math.max(ids.byteLength, 2));
+    heap.u16(idsAt, ids.length).set(ids);
+    const featAt = this.featureBuffer('gen', 1);
+    const logitsAt = this.buffer('gen-logits', v * 4);
+    const state = this.stateFor('gen');
+    reservoir.reset(state);
+    if (ids.length > 1) reservoir.run(state, idsAt, ids.length - 1);
+    let last = ids[ids.length - 1];
+    const out: number[] = [];
+    const p = new Float64Array(v);
+    // The unknown symbol is never sampled: it stands for "not in training".
+    const unknown = v - 1;
+    for (let i = 0; i < length; i++) {
+      heap.u16(idsAt, 1)[0] = last;
+      reservoir.run(state, idsAt, 1, featAt, width);
+      heap.k.matmulNT(featAt, this.readoutAt, logitsAt, 1, v, width, false);
+      softmaxRow(heap.f32(logitsAt, v), 0, v, this.beta / temperature, p);
+      p[unknown] = 0;
+      last = rng.pick(p);
+      out.push(last);
+    }
+    return this.vocab.decode(Uint16Array.from(out));
+  }
+
+  /** A reusable reservoir state by name. */
+  stateFor(name: string): number {
+    const key = `state:${name}`;
+    const have = this.scratch.get(key);
+    if (have) return have.at;
+    const at = this.reservoir.newState();
+    this.scratch.set(key, { at, bytes: 0 });
+    return at;
+  }
+
+  /** A reusable scratch buffer of at least `bytes`; contents are not preserved. */
+  buffer(name: string, bytes: number): number {
+    const have = this.scratch.get(name);
+    if (have && have.bytes >= bytes) return have.at;
+    if (bytes === 0) return 0;
+    const at = this.heap.alloc(bytes);
+    this.scratch.set(name, { at, bytes });
+    return at;
+  }
+
+  /** A scratch feature matrix [rows][width] whose bias column holds 1. */
+  featureBuffer(name: string, rows: number): number {
+    const key = `feat:${name}`;
+    const have = this.scratch.get(key);
+    if (have && have.bytes >= rows * this.width * 4) return have.at;
+    const at = this.buffer(key, rows * this.width * 4);
+    const f = this.heap.f32(at, rows * this.width);
+    for (let r = 0; r < rows; r++) f[r * this.width + this.reservoir.featureSize] = 1;
+    return at;
+  }
+}
+
+/** Lets the event loop run (progress bars, a browser worker's messages). */
+export function pause(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+class SamplerRng extends Rng {
+  /** Draws an index from a probability vector that sums to ≤ 1. */
+  pick(p: Float64Array): number {
+    let total = 0;
+    for (let i = 0; i < p.length; i++) total += p[i];
+    let u = this.uniform() * total;
+    for (let i = 0; i < p.length; i++) {
+      u -= p[i];
+      if (u < 0) return i;
+    }
+    let lastNonZero = 0;
+    for (let i = 0; i < p.length; i++) if (p[i] > 0) lastNonZero = i;
+    return lastNonZero;
+  }
+}

@@ -1,0 +1,69 @@
+// A plain TypeScript reservoir with the same dynamics as the kernels, written
+// for clarity rather than speed. Tests hold the WebAssembly engine to it, and
+// it gives an independent count of spikes and synaptic events.
+import type { FeatureKind } from './config.ts';
+import type { Network } from './network.ts';
+
+/** State and counters of the reference reservoir. */
+export class ReferenceReservoir {
+  readonly net: Network;
+  readonly substeps: number;
+  readonly v: Float32Array;
+  readonly rec: Float32Array;
+  readonly counts: Float32Array;
+  spikes = 0;
+  events = 0;
+  updates = 0;
+
+  constructor(net: Network, substeps: number) {
+    this.net = net;
+    this.substeps = substeps;
+    this.v = new Float32Array(net.np);
+    this.rec = new Float32Array(net.np);
+    this.counts = new Float32Array(net.np);
+  }
+
+  /** One substep for input symbol `id`; returns the neurons that fired, in order. */
+  substep(id: number): number[] {
+    const { net, v, rec, counts } = this;
+    const fired: number[] = [];
+    for (let i = 0; i < net.np; i++) {
+      // Math.fround after each operation, as f32 arithmetic in the kernel.
+      const decayed = Math.fround(net.leak[i] * v[i]);
+      const input = Math.fround(net.input[id * net.np + i] + rec[i]);
+      let x = Math.fround(decayed + input);
+      rec[i] = 0;
+      if (x >= net.threshold[i]) {
+        x = 0;
+        counts[i] += 1;
+        fired.push(i);
+      }
+      v[i] = x;
+    }
+    this.updates += net.np;
+    for (const j of fired) {
+      for (let e = net.rowStart[j]; e < net.rowStart[j + 1]; e++) {
+        rec[net.target[e]] = Math.fround(rec[net.target[e]] + net.weight[e]);
+        this.events++;
+      }
+    }
+    this.spikes += fired.length;
+    return fired;
+  }
+
+  /** All substeps of one character; returns its features as the kernels lay them out. */
+  char(id: number, features: FeatureKind): Float32Array {
+    this.counts.fill(0);
+    for (let s = 0; s < this.substeps; s++) this.substep(id);
+    const np = this.net.np;
+    const out = new Float32Array(features === 'hybrid' ? 2 * np : np);
+    let at = 0;
+    if (features !== 'membrane') {
+      const scale = Math.fround(1 / this.substeps);
+      for (let i = 0; i < np; i++) out[i] = Math.fround(this.counts[i] * scale);
+      at = np;
+    }
+    if (features !== 'spikes') out.set(this.v, at);
+    return out;
+  }
+}

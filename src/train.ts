@@ -1,0 +1,285 @@
+// Fitting the readout. Two ways, both selected on the validation split only:
+//
+// - softmax: multinomial logistic regression on the reservoir features, Adam
+//   with decoupled weight decay, in minibatches drawn from `batchSize` parallel
+//   streams (each stream runs through its own contiguous segment of the
+//   training text, so one minibatch holds characters from far-apart places);
+//   the epoch with the best validation bpc is kept.
+// - ridge: least squares onto one-hot targets, W = (XᵀX + λI)⁻¹ XᵀY, with the
+//   Gram matrix accumulated by the kernels and solved by ml-matrix; its outputs
+//   become probabilities through softmax(β·Wf), β fitted on validation.
+import { CholeskyDecomposition, Matrix } from 'ml-matrix';
+import type { EpochReport, RunOptions, SpikingLM, TrainReport } from './model.ts';
+import { pause } from './model.ts';
+import { SnnlmError } from './errors.ts';
+import { type Metrics, Score, softmaxRow } from './metrics.ts';
+
+const STEPS_PER_CHUNK = 32;
+
+interface Streams {
+  states: number[];
+  idsAt: number;
+  segment: number;
+}
+
+function openStreams(model: SpikingLM, ids: Uint16Array, count: number): Streams {
+  const segment = Math.floor((ids.length - 1) / count);
+  if (segment < 1) {
+    throw new SnnlmError(
+      `the training text (${ids.length} characters) is too short for ${count} parallel streams`,
+      'use a longer text or a smaller batchSize',
+    );
+  }
+  const idsAt = model.buffer('train-ids', ids.byteLength);
+  model.heap.u16(idsAt, ids.length).set(ids);
+  const states: number[] = [];
+  for (let b = 0; b < count; b++) states.push(model.stateFor(`stream${b}`));
+  return { states, idsAt, segment };
+}
+
+/** Trains the softmax readout with Adam; keeps the epoch best on validation. */
+export async function trainSoftmax(
+  model: SpikingLM,
+  trainIds: Uint16Array,
+  validIds: Uint16Array,
+  options: RunOptions,
+): Promise<TrainReport> {
+  const { heap, reservoir, width, config } = model;
+  const k = heap.k;
+  const v = model.vocab.size;
+  const batch = config.batchSize;
+  const streams = openStreams(model, trainIds, batch);
+  const weights = v * width;
+  const gradAt = model.buffer('grad', weights * 4);
+  const mAt = model.buffer('adam-m', weights * 4);
+  const sAt = model.buffer('adam-s', weights * 4);
+  const bestAt = model.buffer('best', weights * 4);
+  heap.f32(mAt, weights).fill(0);
+  heap.f32(sAt, weights).fill(0);
+  heap.f32(model.readoutAt, weights).fill(0);
+  const featAt = model.featureBuffer('train', STEPS_PER_CHUNK * batch);
+  const featTAt = model.buffer('train-xt', width * batch * 4);
+  const logitsAt = model.buffer('train-logits', batch * v * 4);
+  const gTAt = model.buffer('train-gt', v * batch * 4);
+  const p = new Float64Array(v);
+
+  const stepsPerEpoch = streams.segment;
+  const totalSteps = stepsPerEpoch * config.epochs;
+  const started = performance.now();
+  const reports: EpochReport[] = [];
+  let best = Number.POSITIVE_INFINITY;
+  let bestEpoch = 0;
+  let step = 0;
+  let spikes = 0;
+  let updates = 0;
+
+  for (let epoch = 1; epoch <= config.epochs; epoch++) {
+    const epochStart = performance.now();
+    for (const s of streams.states) reservoir.reset(s);
+    const score = new Score();
+    for (let pos = 0; pos < stepsPerEpoch; pos += STEPS_PER_CHUNK) {
+      const rows = Math.min(STEPS_PER_CHUNK, stepsPerEpoch - pos);
+      for (let b = 0; b < batch; b++) {
+        const at = streams.idsAt + (b * streams.segment + pos) * 2;
+        reservoir.run(streams.states[b], at, rows, featAt + b * width * 4, batch * width);
+      }
+      for (let r = 0; r < rows; r++) {
+        const x = featAt + r * batch * width * 4;
+        k.matmulNT(x, model.readoutAt, logitsAt, batch, v, width, false);
+        const logits = heap.f32(logitsAt, batch * v);
+        const gT = heap.f32(gTAt, v * batch);
+        for (let b = 0; b < batch; b++) {
+          const target = trainIds[b * streams.segment + pos + r + 1];
+          const arg = softmaxRow(logits, b, v, 1, p);
+          score.add(p[target], arg === target);
+          for (let j = 0; j < v; j++) gT[j * batch + b] = (p[j] - (j === target ? 1 : 0)) / batch;
+        }
+        k.transpose(x, featTAt, batch, width);
+        k.matmulNT(gTAt, featTAt, gradAt, v, width, batch, false);
+        step++;
+        const lr = config.learningRate * (1 - 0.9 * (step / totalSteps));
+        const c1 = 1 / (1 - 0.9 ** step);
+        const c2 = 1 / (1 - 0.999 ** step);
+        k.adamStep(weights, model.readoutAt, gradAt, mAt, sAt, lr, 0.9, 0.999, 1e-8,
+          config.weightDecay, c1, c2);
+      }
+      options.onProgress?.({
+        phase: 'train',
+        epoch,
+        epochs: config.epochs,
+        done: (pos + rows) * batch,
+        total: stepsPerEpoch * batch,
+      });
+      await pause();
+    }
+    for (const s of streams.states) {
+      const c = reservoir.counts(s);
+      spikes += c.spikes;
+      updates += c.updates;
+    }
+    const { metrics } = await model.score(validIds, 'validate', options, epoch, config.epochs);
+    reports.push({
+      epoch,
+      trainBpc: score.metrics().bpc,
+      validation: metrics,
+      seconds: (performance.now() - epochStart) / 1000,
+    });
+    if (metrics.bpc < best) {
+      best = metrics.bpc;
+      bestEpoch = epoch;
+      heap.f32(bestAt, weights).set(heap.f32(model.readoutAt, weights));
+    }
+  }
+  heap.f32(model.readoutAt, weights).set(heap.f32(bestAt, weights));
+  return {
+    epochs: reports,
+    bestEpoch,
+    validation: reports[bestEpoch - 1].validation,
+    firingRate: spikes / Math.max(1, updates),
+    trainSeconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** Fits a ridge readout in one pass, then its softmax temperature on validation. */
+export async function fitRidge(
+  model: SpikingLM,
+  trainIds: Uint16Array,
+  validIds: Uint16Array,
+  options: RunOptions,
+): Promise<TrainReport> {
+  const { heap, reservoir, width, config } = model;
+  const k = heap.k;
+  const v = model.vocab.size;
+  const batch = config.batchSize;
+  const started = performance.now();
+  const streams = openStreams(model, trainIds, batch);
+  const gramAt = model.buffer('gram', width * width * 4);
+  const crossAt = model.buffer('cross', v * width * 4);
+  heap.f32(gramAt, width * width).fill(0);
+  heap.f32(crossAt, v * width).fill(0);
+  const featAt = model.featureBuffer('train', STEPS_PER_CHUNK * batch);
+  const featTAt = model.buffer('train-xt', width * batch * 4);
+  const yTAt = model.buffer('train-gt', v * batch * 4);
+  for (const s of streams.states) reservoir.reset(s);
+
+  for (let pos = 0; pos < streams.segment; pos += STEPS_PER_CHUNK) {
+    const rows = Math.min(STEPS_PER_CHUNK, streams.segment - pos);
+    for (let b = 0; b < batch; b++) {
+      const at = streams.idsAt + (b * streams.segment + pos) * 2;
+      reservoir.run(streams.states[b], at, rows, featAt + b * width * 4, batch * width);
+    }
+    for (let r = 0; r < rows; r++) {
+      const x = featAt + r * batch * width * 4;
+      k.transpose(x, featTAt, batch, width);
+      k.matmulNT(featTAt, featTAt, gramAt, width, width, batch, true);
+      const yT = heap.f32(yTAt, v * batch).fill(0);
+      for (let b = 0; b < batch; b++) {
+        yT[trainIds[b * streams.segment + pos + r + 1] * batch + b] = 1;
+      }
+      k.matmulNT(yTAt, featTAt, crossAt, v, width, batch, true);
+    }
+    options.onProgress?.({
+      phase: 'ridge',
+      epoch: 1,
+      epochs: 1,
+      done: (pos + rows) * batch,
+      total: streams.segment * batch,
+    });
+    await pause();
+  }
+
+  // Solve (G + λ·mean(diag G)·I) W = C with a Cholesky factorisation.
+  const gram = heap.f32(gramAt, width * width);
+  const G = new Matrix(width, width);
+  let trace = 0;
+  for (let i = 0; i < width; i++) trace += gram[i * width + i];
+  const ridge = config.ridgeLambda * (trace / width);
+  for (let i = 0; i < width; i++) {
+    for (let j = 0; j < width; j++) G.set(i, j, gram[i * width + j] + (i === j ? ridge : 0));
+  }
+  const cross = heap.f32(crossAt, v * width);
+  const C = new Matrix(width, v);
+  for (let j = 0; j < v; j++) for (let i = 0; i < width; i++) C.set(i, j, cross[j * width + i]);
+  const W = new CholeskyDecomposition(G).solve(C);
+  const w = heap.f32(model.readoutAt, v * width);
+  for (let j = 0; j < v; j++) for (let i = 0; i < width; i++) w[j * width + i] = W.get(i, j);
+
+  model.beta = await fitTemperature(model, validIds);
+  const { metrics } = await model.score(validIds, 'validate', options, 1, 1);
+  let spikes = 0;
+  let updates = 0;
+  for (const s of streams.states) {
+    const c = reservoir.counts(s);
+    spikes += c.spikes;
+    updates += c.updates;
+  }
+  return {
+    epochs: [
+      {
+        epoch: 1,
+        trainBpc: Number.NaN,
+        validation: metrics,
+        seconds: (performance.now() - started) / 1000,
+      },
+    ],
+    bestEpoch: 1,
+    validation: metrics,
+    firingRate: spikes / Math.max(1, updates),
+    trainSeconds: (performance.now() - started) / 1000,
+  };
+}
+
+// Golden-section search of β ∈ [0.1, 200] (log scale) for the lowest
+// validation bpc of softmax(β · ridge outputs). The outputs are computed once.
+async function fitTemperature(model: SpikingLM, validIds: Uint16Array): Promise<number> {
+  const v = model.vocab.size;
+  const n = validIds.length - 1;
+  const logitsAt = model.buffer('valid-logits', n * v * 4);
+  const featAt = model.featureBuffer('eval', 256);
+  const idsAt = model.buffer('ids', validIds.byteLength);
+  model.heap.u16(idsAt, validIds.length).set(validIds);
+  const state = model.stateFor('eval');
+  model.reservoir.reset(state);
+  for (let start = 0; start < n; start += 256) {
+    const rows = Math.min(256, n - start);
+    model.reservoir.run(state, idsAt + start * 2, rows, featAt, model.width);
+    model.heap.k.matmulNT(featAt, model.readoutAt, logitsAt + start * v * 4, rows, v, model.width,
+      false);
+  }
+  await pause();
+  const logits = model.heap.f32(logitsAt, n * v);
+  const p = new Float64Array(v);
+  const bpcAt = (logBeta: number): number => {
+    const score = new Score();
+    for (let r = 0; r < n; r++) {
+      const arg = softmaxRow(logits, r, v, Math.exp(logBeta), p);
+      score.add(Math.max(p[validIds[r + 1]], 1e-300), arg === validIds[r + 1]);
+    }
+    return score.metrics().bpc;
+  };
+  let lo = Math.log(0.1);
+  let hi = Math.log(200);
+  const g = (Math.sqrt(5) - 1) / 2;
+  let a = hi - g * (hi - lo);
+  let b = lo + g * (hi - lo);
+  let fa = bpcAt(a);
+  let fb = bpcAt(b);
+  for (let i = 0; i < 25; i++) {
+    if (fa < fb) {
+      hi = b;
+      b = a;
+      fb = fa;
+      a = hi - g * (hi - lo);
+      fa = bpcAt(a);
+    } else {
+      lo = a;
+      a = b;
+      fa = fb;
+      b = lo + g * (hi - lo);
+      fb = bpcAt(b);
+    }
+  }
+  return Math.exp((lo + hi) / 2);
+}
+
+export type { Metrics };
