@@ -7,7 +7,8 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { CONFIG_FIELDS, type ModelConfig, resolveConfig } from './config.ts';
-import { corpusNames, loadCorpus, type Corpus } from './corpus.ts';
+import { readConfigFile } from './config-file.ts';
+import { type Corpus, corpusNames, loadCorpus } from './corpus.ts';
 import { SnnlmError } from './errors.ts';
 import type { Metrics } from './metrics.ts';
 import type { Progress } from './model.ts';
@@ -15,7 +16,6 @@ import { SpikingLM } from './model.ts';
 import { loadModelFile, saveModelFile } from './modelfile-node.ts';
 import { modelFromFile, modelToFile } from './persist.ts';
 import { Vocabulary } from './vocab.ts';
-import { readConfigFile } from './config-file.ts';
 
 const HELP: Record<string, string> = {
   main: `snnlm: a spiking-neural-network character language model
@@ -126,8 +126,10 @@ async function train(args: string[]): Promise<void> {
   const corpus = await loadCorpus(corpusSpec, { dataDir: opts['data-dir'] });
   const out = resolve(opts.out ?? `runs/${corpus.name}.snnlm`);
   log(`corpus  ${corpus.name}: ${corpus.source}`);
-  log(`splits  train ${corpus.train.length}, validation ${corpus.validation.length}, ` +
-    `test ${corpus.test.length} characters. ${corpus.splitNote}`);
+  log(
+    `splits  train ${corpus.train.length}, validation ${corpus.validation.length}, ` +
+      `test ${corpus.test.length} characters. ${corpus.splitNote}`,
+  );
   for (const note of corpus.notes) log(`note    ${note}`);
   log(`seed    ${config.seed}`);
   log(`config  ${JSON.stringify(config)}`);
@@ -137,8 +139,10 @@ async function train(args: string[]): Promise<void> {
   const bar = progressBar(!opts.quiet);
   const report = await model.train(corpus.train, corpus.validation, { onProgress: bar.update });
   for (const e of report.epochs) {
-    log(`epoch ${e.epoch}  train ${fmt(e.trainBpc)} bpc  validation ${fmt(e.validation.bpc)} bpc` +
-      `  ${e.seconds.toFixed(1)} s`);
+    log(
+      `epoch ${e.epoch}  train ${fmt(e.trainBpc)} bpc  validation ${fmt(e.validation.bpc)} bpc` +
+        `  ${e.seconds.toFixed(1)} s`,
+    );
   }
   const test = await model.evaluate(corpus.test, { onProgress: bar.update });
   bar.stop();
@@ -244,7 +248,10 @@ async function loadModel(path: string | undefined, command: string) {
 function parseSetting(item: string): Partial<ModelConfig> {
   const eq = item.indexOf('=');
   if (eq < 1) {
-    throw new SnnlmError(`--set expects FIELD=VALUE, got '${item}'`, 'for example --set neurons=2000');
+    throw new SnnlmError(
+      `--set expects FIELD=VALUE, got '${item}'`,
+      'for example --set neurons=2000',
+    );
   }
   const key = item.slice(0, eq);
   const raw = item.slice(eq + 1);
@@ -267,7 +274,8 @@ function progressBar(enabled: boolean) {
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
-      format: '{phase} {epoch} [{bar}] {percentage}% {value}/{total} chars | {rate} chars/s | ETA {eta_formatted}',
+      format:
+        '{phase} {epoch} [{bar}] {percentage}% {value}/{total} chars | {rate} chars/s | ETA {eta_formatted}',
       hideCursor: true,
       etaBuffer: 50,
     },
@@ -305,8 +313,10 @@ function fmt(x: number): string {
 }
 
 function line(m: Metrics): string {
-  return `${fmt(m.bpc)} bpc, perplexity ${m.perplexity.toFixed(3)}, ` +
-    `accuracy ${(m.accuracy * 100).toFixed(2)}%, ${m.chars} characters`;
+  return (
+    `${fmt(m.bpc)} bpc, perplexity ${m.perplexity.toFixed(3)}, ` +
+    `accuracy ${(m.accuracy * 100).toFixed(2)}%, ${m.chars} characters`
+  );
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

@@ -23,7 +23,8 @@ export async function readConfigFile(path: string): Promise<Partial<ModelConfig>
       'write the configuration as a JSON object, e.g. { "neurons": 2000 }',
     );
   }
-  if (data && typeof data === 'object' && 'config' in data) data = (data as { config: unknown }).config;
+  if (data && typeof data === 'object' && 'config' in data)
+    data = (data as { config: unknown }).config;
   if (!data || typeof data !== 'object' || Array.isArray(data)) {
     throw new SnnlmError(
       `configuration file ${path} must hold a JSON object`,

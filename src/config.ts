@@ -105,7 +105,8 @@ function check(field: string, value: unknown, rule: Rule): void {
       `set '${field}' to ${describe(rule)}, or leave it out for the default`,
     );
   if (rule.kind === 'enum') {
-    if (typeof value !== 'string' || !rule.values.includes(value)) throw fail(JSON.stringify(value));
+    if (typeof value !== 'string' || !rule.values.includes(value))
+      throw fail(JSON.stringify(value));
     return;
   }
   if (typeof value !== 'number' || !Number.isFinite(value)) {

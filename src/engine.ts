@@ -2,8 +2,8 @@
 // linear memory, and the reservoir as the kernels see it. Views into memory are
 // made fresh on every access, because memory.grow detaches old ones.
 import * as loader from '@assemblyscript/loader';
-import type { Network } from './network.ts';
 import type { FeatureKind } from './config.ts';
+import type { Network } from './network.ts';
 
 /** The exported kernels (see assembly/). Addresses are byte offsets. */
 export interface Kernels {
@@ -11,19 +11,40 @@ export interface Kernels {
   heapBase(): number;
   simd(): number;
   lifStep(
-    n: number, v: number, leak: number, drive: number, rec: number,
-    thr: number, counts: number, fired: number,
+    n: number,
+    v: number,
+    leak: number,
+    drive: number,
+    rec: number,
+    thr: number,
+    counts: number,
+    fired: number,
   ): number;
   propagate(
-    nFired: number, fired: number, rowStart: number, target: number, weight: number, rec: number,
+    nFired: number,
+    fired: number,
+    rowStart: number,
+    target: number,
+    weight: number,
+    rec: number,
   ): number;
   runChars(desc: number, ids: number, nChars: number, featOut: number, featStride: number): void;
   matmulNT(a: number, b: number, c: number, m: number, n: number, k: number, acc: boolean): void;
   dot(x: number, y: number, k: number): number;
   transpose(src: number, dst: number, m: number, n: number): void;
   adamStep(
-    count: number, w: number, g: number, m: number, s: number, lr: number, beta1: number,
-    beta2: number, eps: number, wd: number, c1: number, c2: number,
+    count: number,
+    w: number,
+    g: number,
+    m: number,
+    s: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    wd: number,
+    c1: number,
+    c2: number,
   ): void;
 }
 
@@ -132,10 +153,24 @@ export interface ReservoirCounts {
 }
 
 /**
+ * Anything that turns characters into per-character feature vectors inside the
+ * kernels' memory: the LIF reservoir here, or a baseline (echo state network,
+ * random LSTM). States are descriptor addresses; run() writes featureSize floats
+ * per character at featAt, featStride floats apart.
+ */
+export interface FeatureSource {
+  readonly featureSize: number;
+  newState(): number;
+  reset(desc: number): void;
+  run(desc: number, idsAt: number, nChars: number, featAt?: number, featStride?: number): void;
+  counts(desc: number): ReservoirCounts;
+}
+
+/**
  * A network placed in the kernels' memory. Weights are shared; each state
  * (stream) has its own potentials, recurrent input and counters.
  */
-export class Reservoir {
+export class Reservoir implements FeatureSource {
   readonly heap: Heap;
   readonly net: Network;
   readonly substeps: number;

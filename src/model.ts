@@ -3,13 +3,13 @@
 //   text → ids → reservoir (WebAssembly) → features → readout → probabilities.
 // Only the readout is trained; the reservoir is random and stays fixed.
 import { type ModelConfig, resolveConfig } from './config.ts';
-import type { Vocabulary } from './vocab.ts';
-import { type Build, Heap, loadKernels, Reservoir } from './engine.ts';
+import { type Build, type FeatureSource, Heap, loadKernels, Reservoir } from './engine.ts';
 import { SnnlmError } from './errors.ts';
 import { type Metrics, Score, softmaxRow } from './metrics.ts';
 import { buildNetwork, type Network } from './network.ts';
 import { Rng } from './rng.ts';
 import { fitRidge, trainSoftmax } from './train.ts';
+import type { Vocabulary } from './vocab.ts';
 
 /** What a long-running step reports as it goes. */
 export interface Progress {
@@ -68,7 +68,8 @@ export class SpikingLM {
   readonly config: ModelConfig;
   readonly vocab: Vocabulary;
   readonly net: Network;
-  readonly reservoir: Reservoir;
+  /** What turns characters into features: the LIF reservoir, or a baseline's. */
+  readonly reservoir: FeatureSource;
   readonly heap: Heap;
   /** Readout input width: reservoir features plus a bias block of 4 (1, 0, 0, 0). */
   readonly width: number;
@@ -78,12 +79,18 @@ export class SpikingLM {
   beta = 1;
   private scratch = new Map<string, { at: number; bytes: number }>();
 
-  private constructor(config: ModelConfig, vocab: Vocabulary, net: Network, heap: Heap) {
+  constructor(
+    config: ModelConfig,
+    vocab: Vocabulary,
+    net: Network,
+    heap: Heap,
+    source?: FeatureSource,
+  ) {
     this.config = config;
     this.vocab = vocab;
     this.net = net;
     this.heap = heap;
-    this.reservoir = new Reservoir(heap, net, config.substeps, config.features);
+    this.reservoir = source ?? new Reservoir(heap, net, config.substeps, config.features);
     this.width = this.reservoir.featureSize + 4;
     this.readoutAt = heap.alloc(vocab.size * this.width * 4);
   }

@@ -12,12 +12,12 @@
 //   weight       f32    synapses               synaptic weight
 //   readout      f32    vocab · width          readout weights, width = features + 4
 import { type ModelConfig, resolveConfig } from './config.ts';
-import { Vocabulary } from './vocab.ts';
 import type { Build } from './engine.ts';
 import { SnnlmError } from './errors.ts';
-import type { DecodedModelFile, SectionArray } from './modelfile.ts';
 import { SpikingLM } from './model.ts';
+import type { DecodedModelFile, SectionArray } from './modelfile.ts';
 import type { Network } from './network.ts';
+import { Vocabulary } from './vocab.ts';
 
 const KIND = 'snnlm-spiking-lm';
 

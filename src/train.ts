@@ -9,10 +9,10 @@
 //   Gram matrix accumulated by the kernels and solved by ml-matrix; its outputs
 //   become probabilities through softmax(β·Wf), β fitted on validation.
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
-import type { EpochReport, RunOptions, SpikingLM, TrainReport } from './model.ts';
-import { pause } from './model.ts';
 import { SnnlmError } from './errors.ts';
 import { type Metrics, Score, softmaxRow } from './metrics.ts';
+import type { EpochReport, RunOptions, SpikingLM, TrainReport } from './model.ts';
+import { pause } from './model.ts';
 
 const STEPS_PER_CHUNK = 32;
 
@@ -100,8 +100,20 @@ export async function trainSoftmax(
         const lr = config.learningRate * (1 - 0.9 * (step / totalSteps));
         const c1 = 1 / (1 - 0.9 ** step);
         const c2 = 1 / (1 - 0.999 ** step);
-        k.adamStep(weights, model.readoutAt, gradAt, mAt, sAt, lr, 0.9, 0.999, 1e-8,
-          config.weightDecay, c1, c2);
+        k.adamStep(
+          weights,
+          model.readoutAt,
+          gradAt,
+          mAt,
+          sAt,
+          lr,
+          0.9,
+          0.999,
+          1e-8,
+          config.weightDecay,
+          c1,
+          c2,
+        );
       }
       options.onProgress?.({
         phase: 'train',
@@ -243,8 +255,15 @@ async function fitTemperature(model: SpikingLM, validIds: Uint16Array): Promise<
   for (let start = 0; start < n; start += 256) {
     const rows = Math.min(256, n - start);
     model.reservoir.run(state, idsAt + start * 2, rows, featAt, model.width);
-    model.heap.k.matmulNT(featAt, model.readoutAt, logitsAt + start * v * 4, rows, v, model.width,
-      false);
+    model.heap.k.matmulNT(
+      featAt,
+      model.readoutAt,
+      logitsAt + start * v * 4,
+      rows,
+      v,
+      model.width,
+      false,
+    );
   }
   await pause();
   const logits = model.heap.f32(logitsAt, n * v);

@@ -1,6 +1,5 @@
 // Training, determinism, persistence and the metrics, on a short real text.
-import { readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -11,7 +10,8 @@ import { loadModelFile, saveModelFile } from '../src/modelfile-node.ts';
 import { modelFromFile, modelToFile } from '../src/persist.ts';
 import { Vocabulary } from '../src/vocab.ts';
 
-const dataDir = process.env.SNNLM_DATA_DIR ?? new URL('../../shared/data/', import.meta.url).pathname;
+const dataDir =
+  process.env.SNNLM_DATA_DIR ?? new URL('../../shared/data/', import.meta.url).pathname;
 const text = readFileSync(join(dataDir, 'tinyshakespeare.txt'), 'utf8').slice(0, 30_000);
 const train = text.slice(0, 24_000);
 const valid = text.slice(24_000, 27_000);
