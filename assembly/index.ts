@@ -5,6 +5,13 @@
 export { lifStep } from './lif';
 export { propagate } from './propagate';
 export { runChars, DESC_BYTES } from './reservoir';
+export {
+  lifStepTernary,
+  propagateTernaryU16,
+  propagateTernaryU32,
+  quantizeFeaturesInt8,
+  ternaryLogits,
+} from './ternary';
 export { matmulNT, dot, transpose, adamStep } from './readout';
 
 /** First free byte after the module's static data; the host allocates from here. */

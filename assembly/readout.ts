@@ -111,27 +111,25 @@ function put1(at: usize, d: f32, accumulate: bool): void {
 export function dot(x: usize, y: usize, k: i32): f32 {
   const bytes = <usize>k << 2;
   if (ASC_FEATURE_SIMD) {
-    let s0 = f32x4.splat(0);
-    let s1 = f32x4.splat(0);
-    let o: usize = 0;
-    for (; o + 32 <= bytes; o += 32) {
-      s0 = f32x4.add(s0, f32x4.mul(v128.load(x + o), v128.load(y + o)));
-      s1 = f32x4.add(s1, f32x4.mul(v128.load(x + o, 16), v128.load(y + o, 16)));
+    // One accumulator, as in block2, so that every output of matmulNT is summed
+    // in the same order whichever path computes it (threads split rows freely).
+    let s = f32x4.splat(0);
+    for (let o: usize = 0; o < bytes; o += 16) {
+      s = f32x4.add(s, f32x4.mul(v128.load(x + o), v128.load(y + o)));
     }
-    if (o < bytes) s0 = f32x4.add(s0, f32x4.mul(v128.load(x + o), v128.load(y + o)));
-    return hsum(f32x4.add(s0, s1));
+    return hsum(s);
   }
   let d: f32 = 0;
   for (let o: usize = 0; o < bytes; o += 4) d += load<f32>(x + o) * load<f32>(y + o);
   return d;
 }
 
-/** out[N][M] = in[M][N]ᵀ. */
-export function transpose(src: usize, dst: usize, m: i32, n: i32): void {
+/** dst[j][i] = src[i][j] for i < m, j < n; rows of dst are ld floats apart. */
+export function transpose(src: usize, dst: usize, m: i32, n: i32, ld: i32): void {
   for (let i = 0; i < m; i++) {
+    const row = src + ((<usize>i * <usize>n) << 2);
     for (let j = 0; j < n; j++) {
-      const from = src + ((<usize>i * <usize>n + <usize>j) << 2);
-      store<f32>(dst + ((<usize>j * <usize>m + <usize>i) << 2), load<f32>(from));
+      store<f32>(dst + ((<usize>j * <usize>ld + <usize>i) << 2), load<f32>(row + (<usize>j << 2)));
     }
   }
 }

@@ -23,11 +23,25 @@
 //   64    events      u64 running count of synaptic events
 //   72    updates     u64 running count of membrane updates
 //   80    chars       u64 running count of characters
+//   88    mode        0: float synapses (32..40); 1: ternary, u16 targets; 2: ternary, u32
+//   92    bounds      u32[2n+1] ternary +1 / −1 lists by presynaptic neuron (ternary.ts)
+//   96    tTarget     u16[nnz] or u32[nnz] ternary postsynaptic neurons
+//   100   gamma       f32 scale of the ternary synapses
+//   104   adds        u64 running count of ternary +1 events (integer additions)
+//   112   subs        u64 running count of ternary −1 events (integer subtractions)
+//   120   floatAdds   u64 running count of events adding an f32 weight (float mode)
+//
+// In ternary mode rec holds i32 sums of ±1 and the LIF step scales them by γ; the float
+// synapse fields are not read.
 
 import { lifStep } from './lif';
 import { propagate } from './propagate';
+import { lifStepTernary, propagateTernaryU16, propagateTernaryU32 } from './ternary';
 
-export const DESC_BYTES: i32 = 88;
+export const DESC_BYTES: i32 = 128;
+export const MODE_FLOAT: i32 = 0;
+export const MODE_TERNARY_U16: i32 = 1;
+export const MODE_TERNARY_U32: i32 = 2;
 export const FEATURE_SPIKES: i32 = 1;
 export const FEATURE_MEMBRANE: i32 = 2;
 
@@ -52,18 +66,38 @@ export function runChars(
   const weight = <usize>load<u32>(desc, 40);
   const driveBase = <usize>load<u32>(desc, 44);
   const features = load<i32>(desc, 48);
+  const mode = load<i32>(desc, 88);
+  const bounds = <usize>load<u32>(desc, 92);
+  const tTarget = <usize>load<u32>(desc, 96);
+  const gamma = load<f32>(desc, 100);
   const bytes = <usize>n << 2;
   let spikes: u64 = 0;
-  let events: u64 = 0;
+  let events: u64 = 0; // float mode only
+  let adds: u64 = 0;
+  let subs: u64 = 0;
 
   for (let c = 0; c < nChars; c++) {
     const id = <usize>load<u16>(ids + (<usize>c << 1));
     const drive = driveBase + id * bytes;
     memory.fill(counts, 0, bytes);
-    for (let s = 0; s < substeps; s++) {
-      const k = lifStep(n, v, leak, drive, rec, thr, counts, fired);
-      spikes += <u64>k;
-      events += <u64>propagate(k, fired, rowStart, target, weight, rec);
+    if (mode == MODE_FLOAT) {
+      for (let s = 0; s < substeps; s++) {
+        const k = lifStep(n, v, leak, drive, rec, thr, counts, fired);
+        spikes += <u64>k;
+        events += <u64>propagate(k, fired, rowStart, target, weight, rec);
+      }
+    } else {
+      for (let s = 0; s < substeps; s++) {
+        const k = lifStepTernary(n, v, leak, drive, rec, thr, counts, fired, gamma);
+        spikes += <u64>k;
+        // Additions in the low 32 bits, subtractions in the high.
+        const tally =
+          mode == MODE_TERNARY_U16
+            ? propagateTernaryU16(k, fired, bounds, tTarget, rec)
+            : propagateTernaryU32(k, fired, bounds, tTarget, rec);
+        adds += tally & 0xffffffff;
+        subs += tally >> 32;
+      }
     }
     if (featOut != 0) {
       let out = featOut + <usize>c * (<usize>featStride << 2);
@@ -76,9 +110,12 @@ export function runChars(
   }
 
   store<u64>(desc, load<u64>(desc, 56) + spikes, 56);
-  store<u64>(desc, load<u64>(desc, 64) + events, 64);
+  store<u64>(desc, load<u64>(desc, 64) + events + adds + subs, 64);
   store<u64>(desc, load<u64>(desc, 72) + <u64>n * <u64>substeps * <u64>nChars, 72);
   store<u64>(desc, load<u64>(desc, 80) + <u64>nChars, 80);
+  store<u64>(desc, load<u64>(desc, 104) + adds, 104);
+  store<u64>(desc, load<u64>(desc, 112) + subs, 112);
+  store<u64>(desc, load<u64>(desc, 120) + events, 120);
 }
 
 /** out[i] = x[i] · a for i < n (n a multiple of 4). */

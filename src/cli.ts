@@ -15,6 +15,7 @@ import type { Progress } from './model.ts';
 import { SpikingLM } from './model.ts';
 import { loadModelFile, saveModelFile } from './modelfile-node.ts';
 import { modelFromFile, modelToFile } from './persist.ts';
+import { defaultThreads, ThreadPool } from './threads.ts';
 import { Vocabulary } from './vocab.ts';
 
 const HELP: Record<string, string> = {
@@ -42,6 +43,8 @@ Options:
   --set FIELD=VALUE    override one configuration field (repeatable)
   --seed N             shorthand for --set seed=N
   --out FILE           where to save the model (default: runs/CORPUS.snnlm)
+  --threads N          threads for training; results do not depend on it
+                       (default: all cores)
   --json               end by printing one JSON object with every figure
   --quiet              no progress bar
   -h, --help           this text
@@ -111,6 +114,7 @@ async function train(args: string[]): Promise<void> {
         set: { type: 'string', multiple: true },
         seed: { type: 'string' },
         out: { type: 'string' },
+        threads: { type: 'string' },
       },
     }),
   );
@@ -134,10 +138,17 @@ async function train(args: string[]): Promise<void> {
   log(`seed    ${config.seed}`);
   log(`config  ${JSON.stringify(config)}`);
 
+  const threads = opts.threads === undefined ? defaultThreads() : threadsFlag(opts.threads);
+  log(`threads ${threads}`);
   const vocab = Vocabulary.fromText(corpus.train);
-  const model = await SpikingLM.create(config, vocab);
+  const model = await SpikingLM.create(config, vocab, threads > 1 ? 'threads' : 'simd');
+  const pool = threads > 1 ? await ThreadPool.start(model.heap.k, threads) : undefined;
   const bar = progressBar(!opts.quiet);
-  const report = await model.train(corpus.train, corpus.validation, { onProgress: bar.update });
+  const report = await model.train(corpus.train, corpus.validation, {
+    onProgress: bar.update,
+    pool,
+  });
+  await pool?.close();
   for (const e of report.epochs) {
     log(
       `epoch ${e.epoch}  train ${fmt(e.trainBpc)} bpc  validation ${fmt(e.validation.bpc)} bpc` +
@@ -257,6 +268,17 @@ function parseSetting(item: string): Partial<ModelConfig> {
   const raw = item.slice(eq + 1);
   const value = raw !== '' && !Number.isNaN(Number(raw)) ? Number(raw) : raw;
   return { [key]: value } as Partial<ModelConfig>;
+}
+
+function threadsFlag(raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    throw new SnnlmError(
+      `--threads must be a whole number from 1 to 64, got '${raw}'`,
+      '--threads 2',
+    );
+  }
+  return n;
 }
 
 function numberFlag(name: string, raw: string): number {

@@ -6,6 +6,18 @@ import { SnnlmError } from './errors.ts';
 export type FeatureKind = 'hybrid' | 'spikes' | 'membrane';
 /** How the readout is fitted. */
 export type ReadoutKind = 'softmax' | 'ridge';
+/**
+ * Weight precision, BitNet b1.58 style (src/ternary.ts): a layer's weights become γ·w̃ with
+ * w̃ ∈ {−1, 0, +1} and γ = mean |w| over the synapses that exist.
+ * - 'float': every weight f32.
+ * - 'mixed': ternary recurrent synapses (quantised when the network is built); input and
+ *   readout f32.
+ * - 'ternary': also ternary input weights (quantised at build time), and a ternary readout:
+ *   trained in f32, then quantised once after training with one γ per output character (its
+ *   bias stays f32); at inference each character's feature vector is quantised to int8 with
+ *   its own absmax scale s, and logit_j = γ_j · s · Σ w̃_ji q_i + bias_j.
+ */
+export type Precision = 'float' | 'mixed' | 'ternary';
 
 /** Everything that defines a model and how it is trained. */
 export interface ModelConfig {
@@ -41,6 +53,8 @@ export interface ModelConfig {
   weightDecay: number;
   /** Ridge penalty λ, relative to the mean diagonal of the Gram matrix. @default 0.001 */
   ridgeLambda: number;
+  /** All f32, ternary reservoir, or ternary input, reservoir and readout. @default 'float' */
+  precision: Precision;
   /** Seed of every random choice: weights, time constants, sampling. @default 1 */
   seed: number;
 }
@@ -63,6 +77,7 @@ export const DEFAULT_CONFIG: Readonly<ModelConfig> = Object.freeze({
   learningRate: 0.002,
   weightDecay: 0.0001,
   ridgeLambda: 0.001,
+  precision: 'float',
   seed: 1,
 });
 
@@ -88,6 +103,7 @@ const RULES: Record<keyof ModelConfig, Rule> = {
   learningRate: { kind: 'number', min: 0, max: 10, openMin: true },
   weightDecay: { kind: 'number', min: 0, max: 10 },
   ridgeLambda: { kind: 'number', min: 0, max: 1e6, openMin: true },
+  precision: { kind: 'enum', values: ['float', 'mixed', 'ternary'] },
   seed: { kind: 'int', min: -2147483648, max: 2147483647 },
 };
 

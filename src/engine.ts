@@ -29,9 +29,54 @@ export interface Kernels {
     rec: number,
   ): number;
   runChars(desc: number, ids: number, nChars: number, featOut: number, featStride: number): void;
+  lifStepTernary(
+    n: number,
+    v: number,
+    leak: number,
+    drive: number,
+    rec: number,
+    thr: number,
+    counts: number,
+    fired: number,
+    gamma: number,
+  ): number;
+  /** Returns additions | subtractions << 32. */
+  propagateTernaryU16(
+    nFired: number,
+    fired: number,
+    bounds: number,
+    target: number,
+    rec: number,
+  ): bigint;
+  propagateTernaryU32(
+    nFired: number,
+    fired: number,
+    bounds: number,
+    target: number,
+    rec: number,
+  ): bigint;
+  quantizeFeaturesInt8(
+    feat: number,
+    stride: number,
+    q: number,
+    scale: number,
+    rows: number,
+    k: number,
+  ): void;
+  ternaryLogits(
+    q: number,
+    scale: number,
+    w: number,
+    gamma: number,
+    bias: number,
+    out: number,
+    rows: number,
+    v: number,
+    k: number,
+  ): void;
   matmulNT(a: number, b: number, c: number, m: number, n: number, k: number, acc: boolean): void;
   dot(x: number, y: number, k: number): number;
-  transpose(src: number, dst: number, m: number, n: number): void;
+  transpose(src: number, dst: number, m: number, n: number, ld: number): void;
   adamStep(
     count: number,
     w: number,
@@ -49,12 +94,25 @@ export interface Kernels {
 }
 
 /** Which compiled build to run: 128-bit SIMD (default) or scalar. */
-export type Build = 'simd' | 'scalar';
+/**
+ * Which compiled build to run: 128-bit SIMD (default), scalar, or SIMD over
+ * shared memory that worker threads can run kernels on too (src/threads.ts).
+ */
+export type Build = 'simd' | 'scalar' | 'threads';
+
+const WASM_FILES: Record<Build, string> = {
+  simd: 'snnlm.wasm',
+  scalar: 'snnlm-scalar.wasm',
+  threads: 'snnlm-threads.wasm',
+};
+
+/** Pages (64 KiB) the shared-memory build may grow to; asconfig.json's maximumMemory. */
+export const SHARED_MAX_PAGES = 32768;
 
 const modules = new Map<Build, Promise<WebAssembly.Module>>();
 
 async function wasmBytes(build: Build): Promise<ArrayBuffer | Uint8Array> {
-  const file = build === 'simd' ? 'snnlm.wasm' : 'snnlm-scalar.wasm';
+  const file = WASM_FILES[build];
   const url = new URL(`../build/${file}`, import.meta.url);
   if (url.protocol === 'file:') {
     const { readFile } = await import('node:fs/promises');
@@ -70,14 +128,33 @@ async function wasmBytes(build: Build): Promise<ArrayBuffer | Uint8Array> {
 }
 
 /** Instantiates a fresh copy of the kernels, with its own memory. */
-export async function loadKernels(build: Build = 'simd'): Promise<Kernels> {
+/** The compiled module of a build (compiled once, then shared). */
+export function kernelModule(build: Build): Promise<WebAssembly.Module> {
   let module = modules.get(build);
   if (!module) {
     module = wasmBytes(build).then((bytes) => WebAssembly.compile(bytes as BufferSource));
     modules.set(build, module);
   }
-  const instance = await loader.instantiate<Record<string, unknown>>(await module, {});
-  return instance.exports as unknown as Kernels;
+  return module;
+}
+
+/**
+ * Instantiates a fresh copy of the kernels with its own memory; the 'threads'
+ * build takes a shared memory (made here if not given) that workers can share.
+ */
+export async function loadKernels(build: Build = 'simd', memory?: WebAssembly.Memory) {
+  const module = await kernelModule(build);
+  const imports: Record<string, Record<string, unknown>> = {};
+  if (build === 'threads') {
+    imports.env = {
+      memory:
+        memory ?? new WebAssembly.Memory({ initial: 16, maximum: SHARED_MAX_PAGES, shared: true }),
+    };
+  }
+  const instance = await loader.instantiate<Record<string, unknown>>(module, imports);
+  const kernels = instance.exports as unknown as Kernels;
+  if (build === 'threads') Object.assign(kernels, { memory: imports.env.memory });
+  return kernels;
 }
 
 /** A bump allocator over the kernels' memory; 16-byte aligned, never frees. */
@@ -141,7 +218,13 @@ function align(x: number, to: number): number {
 }
 
 // Offsets of the descriptor fields, mirroring assembly/reservoir.ts.
-const DESC_BYTES = 88;
+const DESC_BYTES = 128;
+const COUNTERS_AT = 56;
+const MODE_AT = 88;
+// Synapse modes: f32 weights, or ternary lists with u16 / u32 targets (assembly/ternary.ts).
+const MODE_FLOAT = 0;
+const MODE_TERNARY_U16 = 1;
+const MODE_TERNARY_U32 = 2;
 const FEATURE_BITS: Record<FeatureKind, number> = { spikes: 1, membrane: 2, hybrid: 3 };
 
 /** Counters a reservoir state has accumulated since it was made or reset. */
@@ -150,6 +233,12 @@ export interface ReservoirCounts {
   events: number;
   updates: number;
   chars: number;
+  /** Ternary synaptic events that added 1 (integer additions); absent for baselines. */
+  adds?: number;
+  /** Ternary synaptic events that subtracted 1 (integer subtractions). */
+  subs?: number;
+  /** Synaptic events that added an f32 weight (float synapses). */
+  floatAdds?: number;
 }
 
 /**
@@ -184,6 +273,9 @@ export class Reservoir implements FeatureSource {
     rowStart: number;
     target: number;
     weight: number;
+    mode: number;
+    bounds: number;
+    tTarget: number;
   };
 
   constructor(heap: Heap, net: Network, substeps: number, features: FeatureKind) {
@@ -192,13 +284,19 @@ export class Reservoir implements FeatureSource {
     this.substeps = substeps;
     this.features = features;
     this.featureSize = (features === 'hybrid' ? 2 : 1) * net.np;
+    // A ternary network's f32 synapses stay on the TypeScript side (for the reference);
+    // the kernels get only the ±1 lists.
+    const t = net.ternary;
     this.ptr = {
       leak: heap.put(net.leak),
       thr: heap.put(net.threshold),
       input: heap.put(net.input),
-      rowStart: heap.put(net.rowStart),
-      target: heap.put(net.target),
-      weight: heap.put(net.weight),
+      rowStart: t ? 0 : heap.put(net.rowStart),
+      target: t ? 0 : heap.put(net.target),
+      weight: t ? 0 : heap.put(net.weight),
+      mode: !t ? MODE_FLOAT : t.target instanceof Uint16Array ? MODE_TERNARY_U16 : MODE_TERNARY_U32,
+      bounds: t ? heap.put(t.bounds) : 0,
+      tTarget: t ? heap.put(t.target) : 0,
     };
   }
 
@@ -223,6 +321,8 @@ export class Reservoir implements FeatureSource {
       FEATURE_BITS[this.features],
     ];
     heap.i32(desc, fields.length).set(fields);
+    heap.i32(desc + MODE_AT, 3).set([this.ptr.mode, this.ptr.bounds, this.ptr.tTarget]);
+    heap.f32(desc + MODE_AT + 12, 1)[0] = this.net.ternary?.gamma ?? 0;
     return desc;
   }
 
@@ -233,7 +333,8 @@ export class Reservoir implements FeatureSource {
     this.heap.f32(d[2], bytes).fill(0);
     this.heap.f32(d[5], bytes).fill(0);
     this.heap.f32(d[6], bytes).fill(0);
-    this.heap.u32(desc + 56, 8).fill(0);
+    this.heap.u32(desc + COUNTERS_AT, 8).fill(0);
+    this.heap.u32(desc + 104, 6).fill(0);
   }
 
   /** Membrane potentials of a state (a live view). */
@@ -253,12 +354,16 @@ export class Reservoir implements FeatureSource {
 
   /** The counters of a state. */
   counts(desc: number): ReservoirCounts {
-    const c = new BigUint64Array(this.heap.k.memory.buffer, desc + 56, 4);
+    const c = new BigUint64Array(this.heap.k.memory.buffer, desc + COUNTERS_AT, 9);
     return {
       spikes: Number(c[0]),
       events: Number(c[1]),
       updates: Number(c[2]),
       chars: Number(c[3]),
+      // c[4] and c[5] hold mode, bounds, tTarget and gamma.
+      adds: Number(c[6]),
+      subs: Number(c[7]),
+      floatAdds: Number(c[8]),
     };
   }
 }

@@ -7,7 +7,9 @@ import { type Build, type FeatureSource, Heap, loadKernels, Reservoir } from './
 import { SnnlmError } from './errors.ts';
 import { type Metrics, Score, softmaxRow } from './metrics.ts';
 import { buildNetwork, type Network } from './network.ts';
+import type { Parallel } from './parallel.ts';
 import { Rng } from './rng.ts';
+import { dequantizeReadout, quantizeReadout, type TernaryReadout } from './ternary.ts';
 import { fitRidge, trainSoftmax } from './train.ts';
 import type { Vocabulary } from './vocab.ts';
 
@@ -24,6 +26,11 @@ export interface Progress {
 /** Options of train() and evaluate(). */
 export interface RunOptions {
   onProgress?: (p: Progress) => void;
+  /**
+   * Worker threads to share training with (see src/threads.ts); the model must use
+   * the 'threads' build. Results are bit-identical to one thread. @default none
+   */
+  pool?: Parallel;
 }
 
 /** Scores of one epoch of readout training. */
@@ -77,6 +84,12 @@ export class SpikingLM {
   readonly readoutAt: number;
   /** Inverse temperature applied to readout outputs (fitted for ridge; 1 for softmax). */
   beta = 1;
+  /**
+   * The quantised readout of precision 'ternary' (set after training, or by load); when set,
+   * evaluate and generate score with int8 features against it (see setTernaryReadout).
+   */
+  ternaryReadout?: TernaryReadout;
+  private ternaryAt?: { w: number; gamma: number; bias: number };
   private scratch = new Map<string, { at: number; bytes: number }>();
 
   constructor(
@@ -123,11 +136,74 @@ export class SpikingLM {
   }
 
   /** Fits the readout on `train`, selecting on `validation`. */
+  /**
+   * With precision 'ternary' the readout is trained in f32 (epochs report f32 scores), then
+   * quantised, and the report's `validation` is rescored with the quantised readout.
+   */
   async train(train: string, validation: string, options: RunOptions = {}): Promise<TrainReport> {
     const trainIds = this.vocab.encode(train).ids;
     const validIds = this.vocab.encode(validation).ids;
-    if (this.config.readout === 'ridge') return fitRidge(this, trainIds, validIds, options);
-    return trainSoftmax(this, trainIds, validIds, options);
+    this.ternaryReadout = undefined;
+    this.ternaryAt = undefined;
+    const report =
+      this.config.readout === 'ridge'
+        ? await fitRidge(this, trainIds, validIds, options)
+        : await trainSoftmax(this, trainIds, validIds, options);
+    if (this.config.precision !== 'ternary') return report;
+    this.quantizeReadout();
+    const { metrics } = await this.score(validIds, 'validate', options, 1, 1);
+    return { ...report, validation: metrics };
+  }
+
+  /** Quantises the trained f32 readout (precision 'ternary'); see src/ternary.ts. */
+  quantizeReadout(): void {
+    const { net, width } = this;
+    const k = this.reservoir.featureSize;
+    // Feature column c belongs to neuron c mod np; padding neurons have no features.
+    const exists = (c: number) => c % net.np < net.n;
+    this.setTernaryReadout(
+      quantizeReadout(this.readoutWeights(), this.vocab.size, width, k, exists),
+    );
+  }
+
+  /**
+   * Installs a quantised readout: copies it into kernel memory and makes readoutWeights()
+   * the f32 weights γ·w̃ it stands for.
+   */
+  setTernaryReadout(r: TernaryReadout): void {
+    const v = this.vocab.size;
+    if (r.k !== this.reservoir.featureSize || r.weights.length !== v * r.k) {
+      throw new SnnlmError('the ternary readout does not fit this model', 'retrain the model');
+    }
+    this.ternaryReadout = r;
+    // Named buffers, so that retraining reuses the memory.
+    const w = this.buffer('ternary-readout', Math.max(r.weights.length, 4));
+    const gamma = this.buffer('ternary-gamma', v * 4);
+    const bias = this.buffer('ternary-bias', v * 4);
+    new Int8Array(this.heap.k.memory.buffer, w, r.weights.length).set(r.weights);
+    this.heap.f32(gamma, v).set(r.gamma);
+    this.heap.f32(bias, v).set(r.bias);
+    this.ternaryAt = { w, gamma, bias };
+    this.readoutWeights().set(dequantizeReadout(r, v, this.width));
+  }
+
+  /**
+   * Logits [rows][vocab] at logitsAt for feature rows at featAt (stride width): f32 matmul,
+   * or int8 features against the ternary readout when one is installed.
+   */
+  logits(featAt: number, logitsAt: number, rows: number): void {
+    const { heap, width } = this;
+    const v = this.vocab.size;
+    const t = this.ternaryAt;
+    if (!t) {
+      heap.k.matmulNT(featAt, this.readoutAt, logitsAt, rows, v, width, false);
+      return;
+    }
+    const k = this.reservoir.featureSize;
+    const qAt = this.buffer('int8-features', rows * k);
+    const scaleAt = this.buffer('int8-scales', rows * 4);
+    heap.k.quantizeFeaturesInt8(featAt, width, qAt, scaleAt, rows, k);
+    heap.k.ternaryLogits(qAt, scaleAt, t.w, t.gamma, t.bias, logitsAt, rows, v, k);
   }
 
   /** Bits per character, perplexity and accuracy on a held-out text. */
@@ -162,7 +238,7 @@ export class SpikingLM {
     for (let start = 0; start < total; start += CHUNK) {
       const rows = Math.min(CHUNK, total - start);
       reservoir.run(state, idsAt + start * 2, rows, featAt, width);
-      heap.k.matmulNT(featAt, this.readoutAt, logitsAt, rows, v, width, false);
+      this.logits(featAt, logitsAt, rows);
       const logits = heap.f32(logitsAt, rows * v);
       const next = heap.u16(idsAt + (start + 1) * 2, rows);
       for (let r = 0; r < rows; r++) {
@@ -220,7 +296,7 @@ export class SpikingLM {
     for (let i = 0; i < length; i++) {
       heap.u16(idsAt, 1)[0] = last;
       reservoir.run(state, idsAt, 1, featAt, width);
-      heap.k.matmulNT(featAt, this.readoutAt, logitsAt, 1, v, width, false);
+      this.logits(featAt, logitsAt, 1);
       softmaxRow(heap.f32(logitsAt, v), 0, v, this.beta / temperature, p);
       p[unknown] = 0;
       last = rng.pick(p);

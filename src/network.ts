@@ -2,6 +2,13 @@
 // weights and the sparse recurrent synapses. Nothing here is trained.
 import type { ModelConfig } from './config.ts';
 import { Rng, subSeed } from './rng.ts';
+import {
+  packTernary,
+  type TernaryLayout,
+  ternarize,
+  ternaryScale,
+  ternaryToCsr,
+} from './ternary.ts';
 
 /** The fixed, random part of a model, laid out as the kernels read it. */
 export interface Network {
@@ -23,6 +30,13 @@ export interface Network {
   target: Uint32Array;
   /** Weight of each synapse, f32[synapses]. */
   weight: Float32Array;
+  /**
+   * Ternary recurrent synapses (precision 'mixed' or 'ternary'); the kernels then run these,
+   * and rowStart/target/weight hold the same synapses as f32 ±γ for the reference.
+   */
+  ternary?: TernaryLayout;
+  /** γ of the input weights when they are ternary (precision 'ternary'); input holds ±γ or 0. */
+  inputGamma?: number;
 }
 
 /** Builds the reservoir for a configuration; the same seed gives the same network. */
@@ -42,17 +56,38 @@ export function buildNetwork(config: ModelConfig, vocabSize: number): Network {
   }
 
   const input = new Float32Array(vocabSize * np);
+  // Which input weights were drawn: a ternary γ averages over these only.
+  const drawn = new Uint8Array(vocabSize * np);
   const inRng = new Rng(subSeed(config.seed, 2));
   for (let c = 0; c < vocabSize; c++) {
     for (let i = 0; i < n; i++) {
       if (config.inputConnectivity >= 1 || inRng.uniform() < config.inputConnectivity) {
         input[c * np + i] = inRng.gaussian() * config.inputScale;
+        drawn[c * np + i] = 1;
       }
     }
   }
 
-  const { rowStart, target, weight } = sparseRecurrent(n, np, config);
-  return { n, np, vocabSize, leak, threshold, input, rowStart, target, weight };
+  const csr = sparseRecurrent(n, np, config);
+  if (config.precision === 'float') return { n, np, vocabSize, leak, threshold, input, ...csr };
+  const ternary = packTernary(np, csr.rowStart, csr.target, csr.weight);
+  const net: Network = {
+    n,
+    np,
+    vocabSize,
+    leak,
+    threshold,
+    input,
+    ...ternaryToCsr(ternary, np),
+    ternary,
+  };
+  if (config.precision === 'ternary') {
+    const inputGamma = ternaryScale(input, (i) => drawn[i] === 1);
+    const q = ternarize(input, inputGamma, (i) => drawn[i] === 1);
+    for (let i = 0; i < q.length; i++) input[i] = q[i] * inputGamma;
+    net.inputGamma = inputGamma;
+  }
+  return net;
 }
 
 // Each ordered pair (j → i), i ≠ j, exists with probability p. Gaps between

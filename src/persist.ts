@@ -11,12 +11,38 @@
 //   target       u32    synapses               postsynaptic neuron
 //   weight       f32    synapses               synaptic weight
 //   readout      f32    vocab · width          readout weights, width = features + 4
+//
+// Ternary models (config.precision, src/ternary.ts) replace some of these sections:
+//
+//   precision 'mixed' or 'ternary': instead of rowStart, target and weight
+//   ternaryBounds  u32   2 · np + 1             +1 / −1 target lists by presynaptic neuron
+//   ternaryTarget  u16   synapses               postsynaptic neuron (u32 when np > 65,536)
+//   header recurrentGamma                        f32 γ of the recurrent synapses
+//
+//   precision 'ternary': instead of input
+//   inputTernary   i8    vocab · np             w̃ ∈ {−1, 0, +1}; input current γ_in · w̃
+//   header inputGamma                            f32 γ_in
+//
+//   precision 'ternary', once trained (the quantised readout): instead of readout
+//   readoutTernary i8    vocab · k              w̃, k = features (no bias block)
+//   readoutGamma   f32   vocab                  γ per output character
+//   readoutBias    f32   vocab                  bias per output character
+//
+// A ternary synapse thus takes 2 bytes (u16) where a float one takes 8; loading rebuilds the
+// f32 view (±γ) of the same synapses for the reference.
 import { type ModelConfig, resolveConfig } from './config.ts';
 import type { Build } from './engine.ts';
 import { SnnlmError } from './errors.ts';
 import { SpikingLM } from './model.ts';
 import type { DecodedModelFile, SectionArray } from './modelfile.ts';
 import type { Network } from './network.ts';
+import {
+  type TernaryLayout,
+  ternarize,
+  ternaryLayoutProblem,
+  ternaryToCsr,
+  U16_NEURONS,
+} from './ternary.ts';
 import { Vocabulary } from './vocab.ts';
 
 const KIND = 'snnlm-spiking-lm';
@@ -37,12 +63,28 @@ export function modelToFile(model: SpikingLM, extra: Record<string, unknown> = {
   const sections: Record<string, SectionArray> = {
     leak: net.leak,
     threshold: net.threshold,
-    input: net.input,
-    rowStart: net.rowStart,
-    target: net.target,
-    weight: net.weight,
-    readout: model.readoutWeights().slice(),
   };
+  if (net.inputGamma === undefined) sections.input = net.input;
+  else {
+    header.inputGamma = net.inputGamma;
+    sections.inputTernary = ternarize(net.input, net.inputGamma);
+  }
+  if (!net.ternary) {
+    sections.rowStart = net.rowStart;
+    sections.target = net.target;
+    sections.weight = net.weight;
+  } else {
+    header.recurrentGamma = net.ternary.gamma;
+    sections.ternaryBounds = net.ternary.bounds;
+    sections.ternaryTarget = net.ternary.target;
+  }
+  const r = model.ternaryReadout;
+  if (!r) sections.readout = model.readoutWeights().slice();
+  else {
+    sections.readoutTernary = r.weights;
+    sections.readoutGamma = r.gamma;
+    sections.readoutBias = r.bias;
+  }
   return { header, sections };
 }
 
@@ -58,25 +100,92 @@ export async function modelFromFile(file: DecodedModelFile, build: Build = 'simd
   const config = resolveConfig(header.config as Partial<ModelConfig>);
   const vocab = Vocabulary.fromJSON(header.vocabulary);
   const np = Number(header.paddedNeurons);
+  const ternary = config.precision !== 'float' ? ternaryLayout(file, np) : undefined;
+  const synapses = ternary
+    ? ternaryToCsr(ternary, np)
+    : {
+        rowStart: section(sections, 'rowStart', Uint32Array, np + 1),
+        target: section(sections, 'target', Uint32Array),
+        weight: section(sections, 'weight', Float32Array),
+      };
   const net: Network = {
     n: Number(header.neurons),
     np,
     vocabSize: vocab.size,
     leak: section(sections, 'leak', Float32Array, np),
     threshold: section(sections, 'threshold', Float32Array, np),
-    input: section(sections, 'input', Float32Array, vocab.size * np),
-    rowStart: section(sections, 'rowStart', Uint32Array, np + 1),
-    target: section(sections, 'target', Uint32Array),
-    weight: section(sections, 'weight', Float32Array),
+    input:
+      config.precision === 'ternary'
+        ? ternaryInput(file, vocab.size * np)
+        : section(sections, 'input', Float32Array, vocab.size * np),
+    ...synapses,
   };
-  if (net.target.length !== net.weight.length || net.rowStart[np] !== net.target.length) {
+  if (ternary) net.ternary = ternary;
+  if (config.precision === 'ternary') net.inputGamma = gammaOf(header, 'inputGamma');
+  const { rowStart, target, weight } = net;
+  if (target.length !== weight.length || rowStart[np] !== target.length) {
     throw new SnnlmError('the model file has inconsistent synapse sections', 'retrain the model');
   }
   const model = await SpikingLM.assemble(config, vocab, net, build);
-  const readout = section(sections, 'readout', Float32Array, vocab.size * model.width);
-  model.readoutWeights().set(readout);
+  if (config.precision === 'ternary' && 'readoutTernary' in sections) {
+    const v = vocab.size;
+    const k = model.reservoir.featureSize;
+    model.setTernaryReadout({
+      k,
+      weights: section(sections, 'readoutTernary', Int8Array, v * k),
+      gamma: section(sections, 'readoutGamma', Float32Array, v),
+      bias: section(sections, 'readoutBias', Float32Array, v),
+    });
+  } else {
+    const readout = section(sections, 'readout', Float32Array, vocab.size * model.width);
+    model.readoutWeights().set(readout);
+  }
   model.beta = Number(header.beta);
   return model;
+}
+
+function gammaOf(header: Record<string, unknown>, name: string): number {
+  const g = header[name];
+  if (typeof g !== 'number' || !Number.isFinite(g) || g < 0) {
+    throw new SnnlmError(
+      `the model file's header field '${name}' is missing or not a number ≥ 0`,
+      'the file was not written by this version of snnlm; retrain the model',
+    );
+  }
+  return Math.fround(g);
+}
+
+function ternaryLayout(file: DecodedModelFile, np: number): TernaryLayout {
+  const wide = np > U16_NEURONS;
+  const layout: TernaryLayout = {
+    gamma: gammaOf(file.header, 'recurrentGamma'),
+    bounds: section(file.sections, 'ternaryBounds', Uint32Array, 2 * np + 1),
+    target: wide
+      ? section(file.sections, 'ternaryTarget', Uint32Array)
+      : section(file.sections, 'ternaryTarget', Uint16Array),
+  };
+  const problem = ternaryLayoutProblem(layout, np);
+  if (problem) {
+    throw new SnnlmError(
+      `the model file's ternary synapses are invalid: ${problem}`,
+      'retrain the model',
+    );
+  }
+  return layout;
+}
+
+// Input currents γ_in · w̃ from the i8 section, exactly as buildNetwork made them.
+function ternaryInput(file: DecodedModelFile, length: number): Float32Array {
+  const q = section(file.sections, 'inputTernary', Int8Array, length);
+  const gamma = gammaOf(file.header, 'inputGamma');
+  const input = new Float32Array(length);
+  for (let i = 0; i < length; i++) {
+    if (q[i] < -1 || q[i] > 1) {
+      throw new SnnlmError('the model file has an input weight outside −1, 0, +1', 'retrain');
+    }
+    input[i] = q[i] * gamma;
+  }
+  return input;
 }
 
 function section<T extends SectionArray>(

@@ -13,6 +13,7 @@ import { SnnlmError } from './errors.ts';
 import { type Metrics, Score, softmaxRow } from './metrics.ts';
 import type { EpochReport, RunOptions, SpikingLM, TrainReport } from './model.ts';
 import { pause } from './model.ts';
+import { type Call, type Parallel, split } from './parallel.ts';
 
 const STEPS_PER_CHUNK = 32;
 
@@ -37,6 +38,37 @@ function openStreams(model: SpikingLM, ids: Uint16Array, count: number): Streams
   return { states, idsAt, segment };
 }
 
+/** Runs kernel calls split in parts: on the pool's threads, or here in order. */
+function runParts(model: SpikingLM, pool: Parallel | undefined, parts: Call[][]): void {
+  if (pool) {
+    pool.run(parts);
+    return;
+  }
+  const k = model.heap.k as unknown as Record<string, (...a: number[]) => void>;
+  for (const part of parts) for (const [name, ...args] of part) k[name](...args);
+}
+
+/** Reservoir calls that advance every stream by `rows` characters from `pos`. */
+function streamCalls(
+  model: SpikingLM,
+  streams: Streams,
+  pos: number,
+  rows: number,
+  featAt: number,
+  parts: number,
+): Call[][] {
+  const { width } = model;
+  const batch = streams.states.length;
+  return split(batch, parts).map(([b0, b1]) => {
+    const calls: Call[] = [];
+    for (let b = b0; b < b1; b++) {
+      const at = streams.idsAt + (b * streams.segment + pos) * 2;
+      calls.push(['runChars', streams.states[b], at, rows, featAt + b * width * 4, batch * width]);
+    }
+    return calls;
+  });
+}
+
 /** Trains the softmax readout with Adam; keeps the epoch best on validation. */
 export async function trainSoftmax(
   model: SpikingLM,
@@ -45,7 +77,6 @@ export async function trainSoftmax(
   options: RunOptions,
 ): Promise<TrainReport> {
   const { heap, reservoir, width, config } = model;
-  const k = heap.k;
   const v = model.vocab.size;
   const batch = config.batchSize;
   const streams = openStreams(model, trainIds, batch);
@@ -73,19 +104,35 @@ export async function trainSoftmax(
   let spikes = 0;
   let updates = 0;
 
+  const pool = options.pool;
+  const parts = pool?.threads ?? 1;
   for (let epoch = 1; epoch <= config.epochs; epoch++) {
     const epochStart = performance.now();
     for (const s of streams.states) reservoir.reset(s);
     const score = new Score();
     for (let pos = 0; pos < stepsPerEpoch; pos += STEPS_PER_CHUNK) {
       const rows = Math.min(STEPS_PER_CHUNK, stepsPerEpoch - pos);
-      for (let b = 0; b < batch; b++) {
-        const at = streams.idsAt + (b * streams.segment + pos) * 2;
-        reservoir.run(streams.states[b], at, rows, featAt + b * width * 4, batch * width);
-      }
+      runParts(model, pool, streamCalls(model, streams, pos, rows, featAt, parts));
       for (let r = 0; r < rows; r++) {
         const x = featAt + r * batch * width * 4;
-        k.matmulNT(x, model.readoutAt, logitsAt, batch, v, width, false);
+        // logits[B][V] = X[B][F] · W[V][F]ᵀ, split by rows of X.
+        runParts(
+          model,
+          pool,
+          split(batch, parts).map(([a, b]) => [
+            [
+              'matmulNT',
+              x + a * width * 4,
+              model.readoutAt,
+              logitsAt + a * v * 4,
+              b - a,
+              v,
+              width,
+              0,
+            ],
+            ['transpose', x + a * width * 4, featTAt + a * 4, b - a, width, batch],
+          ]),
+        );
         const logits = heap.f32(logitsAt, batch * v);
         const gT = heap.f32(gTAt, v * batch);
         for (let b = 0; b < batch; b++) {
@@ -94,25 +141,36 @@ export async function trainSoftmax(
           score.add(p[target], arg === target);
           for (let j = 0; j < v; j++) gT[j * batch + b] = (p[j] - (j === target ? 1 : 0)) / batch;
         }
-        k.transpose(x, featTAt, batch, width);
-        k.matmulNT(gTAt, featTAt, gradAt, v, width, batch, false);
         step++;
         const lr = config.learningRate * (1 - 0.9 * (step / totalSteps));
         const c1 = 1 / (1 - 0.9 ** step);
         const c2 = 1 / (1 - 0.999 ** step);
-        k.adamStep(
-          weights,
-          model.readoutAt,
-          gradAt,
-          mAt,
-          sAt,
-          lr,
-          0.9,
-          0.999,
-          1e-8,
-          config.weightDecay,
-          c1,
-          c2,
+        // grad[V][F] = Gᵀ[V][B] · Xᵀ[F][B]ᵀ, split by rows of Gᵀ; then Adam on those rows.
+        runParts(
+          model,
+          pool,
+          split(v, parts).map(([a, b]) => {
+            const off = a * width * 4;
+            const n = (b - a) * width;
+            return [
+              ['matmulNT', gTAt + a * batch * 4, featTAt, gradAt + off, b - a, width, batch, 0],
+              [
+                'adamStep',
+                n,
+                model.readoutAt + off,
+                gradAt + off,
+                mAt + off,
+                sAt + off,
+                lr,
+                0.9,
+                0.999,
+                1e-8,
+                config.weightDecay,
+                c1,
+                c2,
+              ],
+            ];
+          }),
         );
       }
       options.onProgress?.({
@@ -182,7 +240,7 @@ export async function fitRidge(
     }
     for (let r = 0; r < rows; r++) {
       const x = featAt + r * batch * width * 4;
-      k.transpose(x, featTAt, batch, width);
+      k.transpose(x, featTAt, batch, width, batch);
       k.matmulNT(featTAt, featTAt, gramAt, width, width, batch, true);
       const yT = heap.f32(yTAt, v * batch).fill(0);
       for (let b = 0; b < batch; b++) {

@@ -1,0 +1,224 @@
+// Ternary (BitNet b1.58) kernels: recurrence by additions and subtractions only, and the
+// int8 × ternary readout. Weights are γ·w̃ with w̃ ∈ {−1, 0, +1}; src/ternary.ts quantises.
+//
+// Recurrent synapses store no weights, only the targets of +1 and of −1, per presynaptic
+// neuron (synapses with w̃ = 0 are not stored):
+//
+//   bounds: u32[2n + 1]   neuron j: +1 to target[bounds[2j] .. bounds[2j+1]),
+//                                   −1 to target[bounds[2j+1] .. bounds[2j+2])
+//   target: u16[nnz]      postsynaptic neurons (u32[nnz] when n > 65,536)
+//   rec:    i32[n]        integer sum of ±1 received since the last LIF step
+//
+// γ is applied once per neuron per substep, when the LIF step reads rec:
+//
+//   v_i ← leak_i · v_i + (drive_i + γ · rec_i)
+//
+// so the synaptic events themselves are integer ±1: no weight is loaded or multiplied.
+
+/** LIF substep whose recurrent input is rec_i (i32) · γ; otherwise as lifStep in lif.ts. */
+export function lifStepTernary(
+  n: i32,
+  v: usize,
+  leak: usize,
+  drive: usize,
+  rec: usize,
+  thr: usize,
+  counts: usize,
+  fired: usize,
+  gamma: f32,
+): i32 {
+  let k = 0;
+  if (ASC_FEATURE_SIMD) {
+    const zero = f32x4.splat(0);
+    const one = f32x4.splat(1);
+    const g = f32x4.splat(gamma);
+    for (let i = 0; i < n; i += 4) {
+      const o = <usize>i << 2;
+      const r = f32x4.mul(g, f32x4.convert_i32x4_s(v128.load(rec + o)));
+      let x = f32x4.add(
+        f32x4.mul(v128.load(leak + o), v128.load(v + o)),
+        f32x4.add(v128.load(drive + o), r),
+      );
+      const spike = f32x4.ge(x, v128.load(thr + o));
+      x = v128.bitselect(zero, x, spike);
+      v128.store(v + o, x);
+      v128.store(rec + o, zero);
+      v128.store(counts + o, f32x4.add(v128.load(counts + o), v128.and(spike, one)));
+      let bits = i32x4.bitmask(spike);
+      while (bits != 0) {
+        store<i32>(fired + (<usize>k << 2), i + ctz(bits));
+        k++;
+        bits &= bits - 1;
+      }
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const o = <usize>i << 2;
+      const r = gamma * <f32>load<i32>(rec + o);
+      let x = load<f32>(leak + o) * load<f32>(v + o) + (load<f32>(drive + o) + r);
+      store<i32>(rec + o, 0);
+      if (x >= load<f32>(thr + o)) {
+        x = 0;
+        store<f32>(counts + o, load<f32>(counts + o) + 1);
+        store<i32>(fired + (<usize>k << 2), i);
+        k++;
+      }
+      store<f32>(v + o, x);
+    }
+  }
+  return k;
+}
+
+/**
+ * Adds +1 / −1 into rec for each fired neuron's targets (u16 indices). Returns additions in
+ * the low 32 bits and subtractions in the high 32 bits; their sum is the synaptic events.
+ */
+export function propagateTernaryU16(
+  nFired: i32,
+  fired: usize,
+  bounds: usize,
+  target: usize,
+  rec: usize,
+): u64 {
+  return scatterTernary<u16>(nFired, fired, bounds, target, rec);
+}
+
+/** As propagateTernaryU16, with u32 target indices (networks over 65,536 neurons). */
+export function propagateTernaryU32(
+  nFired: i32,
+  fired: usize,
+  bounds: usize,
+  target: usize,
+  rec: usize,
+): u64 {
+  return scatterTernary<u32>(nFired, fired, bounds, target, rec);
+}
+
+// @ts-ignore: decorator
+@inline
+function scatterTernary<T>(
+  nFired: i32,
+  fired: usize,
+  bounds: usize,
+  target: usize,
+  rec: usize,
+): u64 {
+  let adds: u32 = 0;
+  let subs: u32 = 0;
+  for (let f = 0; f < nFired; f++) {
+    const j = <usize>load<i32>(fired + (<usize>f << 2));
+    const b = bounds + (j << 3);
+    const plus = load<u32>(b);
+    const minus = load<u32>(b, 4);
+    const end = load<u32>(b, 8);
+    adds += minus - plus;
+    subs += end - minus;
+    scatterAdd<T>(target, plus, minus, rec, 1);
+    scatterAdd<T>(target, minus, end, rec, -1);
+  }
+  return (<u64>subs << 32) | <u64>adds;
+}
+
+// rec[target[e]] += d for e in [a, b), unrolled by four so the index loads overlap.
+// @ts-ignore: decorator
+@inline
+function scatterAdd<T>(target: usize, a: u32, b: u32, rec: usize, d: i32): void {
+  const size = <usize>sizeof<T>();
+  let e = a;
+  for (; e + 4 <= b; e += 4) {
+    const o = <usize>e * size;
+    const t0 = rec + (<usize>load<T>(target + o) << 2);
+    const t1 = rec + (<usize>load<T>(target + o + size) << 2);
+    const t2 = rec + (<usize>load<T>(target + o + 2 * size) << 2);
+    const t3 = rec + (<usize>load<T>(target + o + 3 * size) << 2);
+    store<i32>(t0, load<i32>(t0) + d);
+    store<i32>(t1, load<i32>(t1) + d);
+    store<i32>(t2, load<i32>(t2) + d);
+    store<i32>(t3, load<i32>(t3) + d);
+  }
+  for (; e < b; e++) {
+    const t = rec + (<usize>load<T>(target + <usize>e * size) << 2);
+    store<i32>(t, load<i32>(t) + d);
+  }
+}
+
+// Readout over int8 features and ternary weights:
+//
+//   feat:  f32[rows][stride]   features, the first k of each row are quantised
+//   q:     i8[rows][k]         round(f / s_r), clipped to ±127
+//   scale: f32[rows]           s_r = max_i |f_ri| / 127 (absmax)
+//   w:     i8[V][k]            w̃ ∈ {−1, 0, +1}
+//   gamma: f32[V], bias: f32[V]
+//   out:   f32[rows][V]        γ_j · s_r · Σ_i w̃_ji q_ri + bias_j
+//
+// k is a multiple of 4. The sum is exact in i32 (|Σ| ≤ 127·k).
+
+/** Quantises the first k features of each row to int8 with a per-row absmax scale. */
+export function quantizeFeaturesInt8(
+  feat: usize,
+  stride: i32,
+  q: usize,
+  scale: usize,
+  rows: i32,
+  k: i32,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const f = feat + ((<usize>r * <usize>stride) << 2);
+    const qr = q + <usize>r * <usize>k;
+    let max: f32 = 0;
+    for (let i = 0; i < k; i++) max = Mathf.max(max, Mathf.abs(load<f32>(f + (<usize>i << 2))));
+    const s: f32 = max / 127;
+    store<f32>(scale + (<usize>r << 2), s);
+    const inv: f32 = s > 0 ? 1 / s : 0;
+    for (let i = 0; i < k; i++) {
+      // nearest: ties to even, as roundHalfEven in src/ternary.ts.
+      const x = nearest<f32>(load<f32>(f + (<usize>i << 2)) * inv);
+      store<i8>(qr + <usize>i, <i8>(<i32>Mathf.max(-127, Mathf.min(127, x))));
+    }
+  }
+}
+
+/** out[r][j] = γ_j · s_r · Σ_i w̃_ji q_ri + bias_j (layouts above). */
+export function ternaryLogits(
+  q: usize,
+  scale: usize,
+  w: usize,
+  gamma: usize,
+  bias: usize,
+  out: usize,
+  rows: i32,
+  v: i32,
+  k: i32,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const qr = q + <usize>r * <usize>k;
+    const s = load<f32>(scale + (<usize>r << 2));
+    const o = out + ((<usize>r * <usize>v) << 2);
+    for (let j = 0; j < v; j++) {
+      const sum = dotInt8(qr, w + <usize>j * <usize>k, k);
+      const at = <usize>j << 2;
+      store<f32>(o + at, load<f32>(gamma + at) * s * <f32>sum + load<f32>(bias + at));
+    }
+  }
+}
+
+// Σ x[i]·y[i] over k signed bytes (k a multiple of 4), in i32.
+function dotInt8(x: usize, y: usize, k: i32): i32 {
+  let i = 0;
+  let sum = 0;
+  if (ASC_FEATURE_SIMD) {
+    let acc = i32x4.splat(0);
+    for (; i + 8 <= k; i += 8) {
+      const a = v128.load8x8_s(x + <usize>i);
+      const b = v128.load8x8_s(y + <usize>i);
+      acc = i32x4.add(acc, i32x4.dot_i16x8_s(a, b));
+    }
+    sum =
+      i32x4.extract_lane(acc, 0) +
+      i32x4.extract_lane(acc, 1) +
+      i32x4.extract_lane(acc, 2) +
+      i32x4.extract_lane(acc, 3);
+  }
+  for (; i < k; i++) sum += <i32>load<i8>(x + <usize>i) * <i32>load<i8>(y + <usize>i);
+  return sum;
+}
