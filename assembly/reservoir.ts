@@ -72,9 +72,9 @@ export function runChars(
   const gamma = load<f32>(desc, 100);
   const bytes = <usize>n << 2;
   let spikes: u64 = 0;
-  let events: u64 = 0; // float mode only
-  let adds: u64 = 0;
-  let subs: u64 = 0;
+  let events: u64 = 0; // float mode
+  let ternaryEvents: u64 = 0;
+  const addsBefore = load<u64>(desc, 104);
 
   for (let c = 0; c < nChars; c++) {
     const id = <usize>load<u16>(ids + (<usize>c << 1));
@@ -90,13 +90,12 @@ export function runChars(
       for (let s = 0; s < substeps; s++) {
         const k = lifStepTernary(n, v, leak, drive, rec, thr, counts, fired, gamma);
         spikes += <u64>k;
-        // Additions in the low 32 bits, subtractions in the high.
-        const tally =
+        // The kernel adds its +1 events to the adds counter at byte 104 itself.
+        ternaryEvents += <u64>(
           mode == MODE_TERNARY_U16
-            ? propagateTernaryU16(k, fired, bounds, tTarget, rec)
-            : propagateTernaryU32(k, fired, bounds, tTarget, rec);
-        adds += tally & 0xffffffff;
-        subs += tally >> 32;
+            ? propagateTernaryU16(k, fired, bounds, tTarget, rec, desc + 104)
+            : propagateTernaryU32(k, fired, bounds, tTarget, rec, desc + 104)
+        );
       }
     }
     if (featOut != 0) {
@@ -110,11 +109,11 @@ export function runChars(
   }
 
   store<u64>(desc, load<u64>(desc, 56) + spikes, 56);
-  store<u64>(desc, load<u64>(desc, 64) + events + adds + subs, 64);
+  store<u64>(desc, load<u64>(desc, 64) + events + ternaryEvents, 64);
   store<u64>(desc, load<u64>(desc, 72) + <u64>n * <u64>substeps * <u64>nChars, 72);
   store<u64>(desc, load<u64>(desc, 80) + <u64>nChars, 80);
-  store<u64>(desc, load<u64>(desc, 104) + adds, 104);
-  store<u64>(desc, load<u64>(desc, 112) + subs, 112);
+  const adds = load<u64>(desc, 104) - addsBefore;
+  store<u64>(desc, load<u64>(desc, 112) + ternaryEvents - adds, 112);
   store<u64>(desc, load<u64>(desc, 120) + events, 120);
 }
 

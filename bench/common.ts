@@ -2,7 +2,7 @@
 // reference reservoir's construction, and the two yardstick programs of
 // shared/bench-refs (compiled and run beside the engine in the same run).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -232,10 +232,17 @@ function parseRef(out: string): RefRun {
 
 let nativeBinary: Promise<string> | undefined;
 
+/** A temp folder removed when the process exits. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'snnlm-bench-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 /** Compiles native_reference.c once per process (cc -O3 -march=native) into a temp folder. */
 export function compileNative(): Promise<string> {
   nativeBinary ??= (async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'snnlm-bench-')), 'native_reference');
+    const out = join(tempDir(), 'native_reference');
     const cc = process.env.CC ?? 'cc';
     const src = join(REFS_DIR, 'native_reference.c');
     await run(cc, ['-O3', '-march=native', '-o', out, src, '-lm']);

@@ -3,8 +3,7 @@
 // kernel and the native C yardstick, whole reservoir, same run, interleaved.
 // Nothing here is shipped; it tells which kernel change would pay.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -21,6 +20,7 @@ import {
   runNative,
   shakespeare,
   table,
+  tempDir,
 } from './common.ts';
 
 const run = promisify(execFile);
@@ -64,7 +64,7 @@ const ROUNDS = 3;
 /** Compiles bench/assembly/experimental.ts and instantiates it. */
 export async function loadExperimental(): Promise<ExpKernels> {
   const dir = fileURLToPath(new URL('./assembly/', import.meta.url));
-  const out = join(mkdtempSync(join(tmpdir(), 'snnlm-exp-')), 'experimental.wasm');
+  const out = join(tempDir(), 'experimental.wasm');
   const asc = fileURLToPath(new URL('../node_modules/.bin/asc', import.meta.url));
   const options = ['-O3', '--converge', '--noAssert', '--runtime', 'stub', '--enable', 'simd'];
   await run(asc, ['experimental.ts', '-o', out, ...options], { cwd: dir });

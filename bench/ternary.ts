@@ -64,29 +64,35 @@ async function propagationSpeed(config: ModelConfig, vocabSize: number, firedFra
   const weight = heap.put(net.weight);
   const bounds = heap.put(t.bounds);
   const tTarget = heap.put(t.target);
+  const adds = heap.alloc(8);
   const events = k.propagate(fired.length, firedAt, rowStart, target, weight, recF);
   const wide = !(t.target instanceof Uint16Array);
   const ternary = wide ? k.propagateTernaryU32 : k.propagateTernaryU16;
-  const bench = new Bench({ time: 1500, warmup: true });
-  bench
-    .add('float', () => {
-      k.propagate(fired.length, firedAt, rowStart, target, weight, recF);
-    })
-    .add('ternary', () => {
-      ternary(fired.length, firedAt, bounds, tTarget, recT);
-    });
-  await bench.run();
-  const perSecond = (name: string) => {
-    const result = bench.getTask(name)?.result;
-    const mean = result && 'period' in result ? result.period : Number.NaN; // ms per call
-    return (events / mean) * 1000;
-  };
+  // Three rounds of both, best of each: the machine is shared, so a round can be slowed by
+  // other processes; the best round is the closest to the kernel's own speed.
+  const best = { float: 0, ternary: 0 };
+  for (let round = 0; round < 3; round++) {
+    const bench = new Bench({ time: 500, warmup: true });
+    bench
+      .add('float', () => {
+        k.propagate(fired.length, firedAt, rowStart, target, weight, recF);
+      })
+      .add('ternary', () => {
+        ternary(fired.length, firedAt, bounds, tTarget, recT, adds);
+      });
+    await bench.run();
+    for (const name of ['float', 'ternary'] as const) {
+      const result = bench.getTask(name)?.result;
+      const ms = result && 'period' in result ? result.period : Number.NaN; // per call
+      best[name] = Math.max(best[name], (events / ms) * 1000);
+    }
+  }
   return {
     net,
     fired: fired.length,
     events,
-    float: perSecond('float'),
-    tern: perSecond('ternary'),
+    float: best.float,
+    tern: best.ternary,
   };
 }
 
@@ -95,6 +101,7 @@ async function reservoirSpeed(net: Network, substeps: number, vocabSize: number)
   const rng = new Rng(seed + 1);
   const ids = Uint16Array.from({ length: chars }, () => rng.int(0, vocabSize - 1));
   const out: Record<string, { charsPerSecond: number; eventsPerSecond: number }> = {};
+  const runs = [];
   for (const [name, n] of [
     ['float', floatView(net)],
     ['ternary', net],
@@ -104,14 +111,23 @@ async function reservoirSpeed(net: Network, substeps: number, vocabSize: number)
     const state = res.newState();
     const idsAt = heap.put(ids);
     res.run(state, idsAt, 2000); // warm-up
-    res.reset(state);
-    const t0 = performance.now();
-    res.run(state, idsAt, chars);
-    const seconds = (performance.now() - t0) / 1000;
-    out[name] = {
-      charsPerSecond: chars / seconds,
-      eventsPerSecond: res.counts(state).events / seconds,
-    };
+    runs.push({ name, res, state, idsAt });
+    out[name] = { charsPerSecond: 0, eventsPerSecond: 0 };
+  }
+  // Alternating rounds, best of three (a shared machine).
+  for (let round = 0; round < 3; round++) {
+    for (const { name, res, state, idsAt } of runs) {
+      res.reset(state);
+      const t0 = performance.now();
+      res.run(state, idsAt, chars);
+      const seconds = (performance.now() - t0) / 1000;
+      if (chars / seconds > out[name].charsPerSecond) {
+        out[name] = {
+          charsPerSecond: chars / seconds,
+          eventsPerSecond: res.counts(state).events / seconds,
+        };
+      }
+    }
   }
   return out;
 }
@@ -138,7 +154,8 @@ for (const size of sizes) {
   charRows.push(
     `| ${size.neurons} | ${fmt(r.float.charsPerSecond / 1e3, 1)} k | ` +
       `${fmt(r.ternary.charsPerSecond / 1e3, 1)} k | ${mega(r.float.eventsPerSecond)} | ` +
-      `${mega(r.ternary.eventsPerSecond)} | ${fmt(r.ternary.charsPerSecond / r.float.charsPerSecond)}× |`,
+      `${mega(r.ternary.eventsPerSecond)} | ` +
+      `${fmt(r.ternary.charsPerSecond / r.float.charsPerSecond)}× |`,
   );
   // Bytes per synapse: the float layout holds the ternary network's synapses as u32 + f32.
   const float = floatView(s.net);
@@ -159,7 +176,8 @@ for (const size of sizes) {
 line('## Propagation kernels alone (SIMD build, same synapses, 10% of neurons fired per call)');
 line();
 line(
-  '| neurons | connectivity | fan-out | fired | events/call | float events/s | ternary events/s | ratio |',
+  '| neurons | connectivity | fan-out | fired | events/call | float events/s | ' +
+    'ternary events/s | ratio |',
 );
 line('|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of speedRows) line(r);
@@ -173,7 +191,8 @@ line();
 line('## Bytes per synapse (ternary network; zero-weight synapses are not stored in either)');
 line();
 line(
-  '| neurons | synapses | float payload | float + rows | ternary payload | ternary + rows | fewer |',
+  '| neurons | synapses | float payload | float + rows | ternary payload | ' +
+    'ternary + rows | fewer |',
 );
 line('|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of layoutRows) line(r);
@@ -208,7 +227,8 @@ for (const precision of ['float', 'mixed', 'ternary'] as Precision[]) {
       : `${m.bpc - (bpc.float ?? 0) >= 0 ? '+' : ''}${fmt(m.bpc - (bpc.float ?? 0), 3)}`;
   line(
     `| ${precision} | ${fmt(m.bpc, 3)} | ${delta} | ${fmt(m.accuracy * 100, 1)}% | ` +
-      `${fmt(m.firingRate * 100, 2)}% | ${model.net.target.length} | ${fmt(report.trainSeconds, 0)} |`,
+      `${fmt(m.firingRate * 100, 2)}% | ${model.net.target.length} | ` +
+      `${fmt(report.trainSeconds, 0)} |`,
   );
 }
 line();

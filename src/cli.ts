@@ -2,20 +2,27 @@
 //   train     fit a model on a corpus, report validation and test scores, save it
 //   eval      score a saved model on a corpus split
 //   generate  continue a prompt with a saved model
+//   tune      search configurations by successive halving on validation bpc
+//   curves    test bpc against neurons and against training characters
+//   ablation  spikes, membrane and hybrid readouts over several seeds
 import { mkdir } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
+import { ABLATION_FEATURES, ablation, ablationReport, spread } from './ablation.ts';
 import { CONFIG_FIELDS, type ModelConfig, resolveConfig } from './config.ts';
 import { readConfigFile } from './config-file.ts';
 import { type Corpus, corpusNames, loadCorpus } from './corpus.ts';
 import { SnnlmError } from './errors.ts';
+import { commandLine, QUICK, quickSplits, writeReport } from './experiments.ts';
+import { countFlag, listFlag } from './flags.ts';
 import type { Metrics } from './metrics.ts';
 import type { Progress } from './model.ts';
 import { SpikingLM } from './model.ts';
 import { loadModelFile, saveModelFile } from './modelfile-node.ts';
 import { modelFromFile, modelToFile } from './persist.ts';
 import { defaultThreads, ThreadPool } from './threads.ts';
+import { checkSpace, DEFAULT_SPACE, readSpaceFile, type Trial, tune } from './tune.ts';
 import { Vocabulary } from './vocab.ts';
 
 const HELP: Record<string, string> = {
@@ -27,6 +34,9 @@ Commands:
   train      train on a corpus, report held-out scores, save the model
   eval       score a saved model on a corpus split
   generate   continue a prompt with a saved model
+  tune       search configurations by successive halving on validation bpc
+  curves     learning curves: test bpc against neurons and training characters
+  ablation   compare spike, membrane and hybrid readouts over several seeds
 
 Run 'snnlm <command> --help' for a command's options.`,
   train: `Usage: snnlm train [options]
@@ -73,6 +83,90 @@ Options:
   --temperature T      softmax temperature, > 0 (default: 1)
   --seed N             sampler seed (default: the model's seed)
   -h, --help           this text`,
+  tune: `Usage: snnlm tune --corpus NAME|PATH [options]
+
+Searches configurations by successive halving: samples N configurations from a
+search space, trains each on a budget of training characters, keeps the better
+half by validation bits per character, doubles the budget and repeats; the best
+of the last rung (two configurations) wins. Only the training and validation
+splits are read, never the test split.
+Writes the best configuration, the seed, the search settings and every trial to
+a JSON file that 'snnlm train --config FILE' accepts.
+
+Options:
+  --corpus NAME|PATH   ${corpusNames().join(' or ')}, or a UTF-8 text
+                       file (required)
+  --data-dir DIR       folder holding named corpora (default: $SNNLM_DATA_DIR)
+  --trials N           configurations sampled at the first rung (default: 16)
+  --budget-chars N     training characters at the first rung, doubled at each
+                       rung after (default: 50000)
+  --valid-chars N      validation characters each trial is scored on
+                       (default: 20000)
+  --rungs N            at most this many rungs (default: ⌈log₂ trials⌉)
+  --space FILE         JSON search space, e.g.
+                       { "neurons": { "min": 100, "max": 2000,
+                                      "scale": "log", "integer": true },
+                         "features": { "values": ["hybrid", "membrane"] } }
+                       (default: the table in src/tune.ts)
+  --config FILE        base configuration for the fields not searched
+  --set FIELD=VALUE    override one base field (repeatable)
+  --seed N             seed of the sampling and of every reservoir (default: 1)
+  --out FILE           where to write the result
+                       (default: runs/tune-CORPUS.json)
+  --threads N          threads per trial; results do not depend on it
+                       (default: all cores)
+  --quick              3 trials, 2 rungs, 20 neurons (not searched), 1,500 then
+                       3,000 training and 1,000 validation characters
+  --json               end by printing the result as one JSON object
+  --quiet              no progress bar
+  -h, --help           this text`,
+  curves: `Usage: snnlm curves --corpus NAME|PATH [options]
+
+Learning curves: test bits per character against the number of neurons (each
+model trained on the whole training split) and against the number of training
+characters (at the configuration's neurons). Writes curves.md (with the command
+and seed), curves.json, neurons.svg and chars.svg.
+
+Options:
+  --corpus NAME|PATH   ${corpusNames().join(' or ')}, or a UTF-8 text
+                       file (required)
+  --data-dir DIR       folder holding named corpora (default: $SNNLM_DATA_DIR)
+  --neurons LIST       comma-separated sizes (default: 250,500,1000,2000)
+  --chars LIST         comma-separated training characters (default: 100000,
+                       doubled while below the training split, then all of it)
+  --config FILE        every other configuration field (default: the defaults)
+  --set FIELD=VALUE    override one configuration field (repeatable)
+  --seed N             shorthand for --set seed=N
+  --out DIR            where to write the report (default: runs/curves-CORPUS)
+  --threads N          threads per model; results do not depend on it
+                       (default: all cores)
+  --quick              splits cut to 3,000/1,000/1,000 characters, epochs 1,
+                       batchSize 16, --neurons 10,20,40 --chars 750,1500,3000
+  --json               end by printing the result as one JSON object
+  --quiet              no progress bar
+  -h, --help           this text`,
+  ablation: `Usage: snnlm ablation --corpus NAME|PATH [options]
+
+Trains the configuration with each readout feature kind (spikes, membrane,
+hybrid) once per seed and reports test bits per character, perplexity and
+accuracy as mean ± standard deviation over the seeds. Writes ablation.md (with
+the command and seeds) and ablation.json.
+
+Options:
+  --corpus NAME|PATH   ${corpusNames().join(' or ')}, or a UTF-8 text
+                       file (required)
+  --data-dir DIR       folder holding named corpora (default: $SNNLM_DATA_DIR)
+  --seeds LIST         comma-separated seeds (default: 1,2,3)
+  --config FILE        the configuration (features and seed are varied)
+  --set FIELD=VALUE    override one configuration field (repeatable)
+  --out DIR            where to write the report (default: runs/ablation-CORPUS)
+  --threads N          threads per model; results do not depend on it
+                       (default: all cores)
+  --quick              splits cut to 3,000/1,000/1,000 characters, 20 neurons,
+                       epochs 1, batchSize 16
+  --json               end by printing the result as one JSON object
+  --quiet              no progress bar
+  -h, --help           this text`,
 };
 
 const COMMON = {
@@ -92,6 +186,9 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'train') return train(rest);
   if (command === 'eval') return evaluate(rest);
   if (command === 'generate') return generate(rest);
+  if (command === 'tune') return tuneCommand(rest);
+  if (command === 'curves') return curvesCommand(rest);
+  if (command === 'ablation') return ablationCommand(rest);
   throw new SnnlmError(`unknown command '${command}'`, 'run snnlm --help for the commands');
 }
 
@@ -246,6 +343,263 @@ async function generate(args: string[]): Promise<void> {
     seed: opts.seed === undefined ? undefined : numberFlag('seed', opts.seed),
   });
   console.log(`${opts.prompt ?? ''}${text}`);
+}
+
+// Options every experiment command (tune, curves, ablation) takes.
+const EXPERIMENT = {
+  ...COMMON,
+  config: { type: 'string' },
+  set: { type: 'string', multiple: true },
+  out: { type: 'string' },
+  threads: { type: 'string' },
+  quick: { type: 'boolean' },
+} as const;
+
+interface ExperimentFlags {
+  corpus?: string;
+  'data-dir'?: string;
+  config?: string;
+  set?: string[];
+  threads?: string;
+  quick?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/**
+ * What every experiment command starts from: the base configuration (file, then --quick's
+ * small model, then --set), the corpus (cut to --quick's sizes) and the thread count.
+ * Prints what it loaded; with --json everything but the final object goes to stderr.
+ */
+async function experimentSetup(
+  command: string,
+  opts: ExperimentFlags,
+  extra = {},
+  check: (base: ModelConfig) => void = () => {},
+) {
+  const log = opts.json ? console.error : console.log;
+  if (!opts.corpus) {
+    throw new SnnlmError(
+      `snnlm ${command} needs --corpus NAME|PATH`,
+      `for example snnlm ${command} --corpus tinyshakespeare --quick`,
+    );
+  }
+  const base: Partial<ModelConfig> = opts.config ? await readConfigFile(opts.config) : {};
+  if (opts.quick) Object.assign(base, QUICK.config);
+  for (const item of opts.set ?? []) Object.assign(base, parseSetting(item));
+  Object.assign(base, extra);
+  check(resolveConfig(base));
+  const threads = opts.threads === undefined ? defaultThreads() : threadsFlag(opts.threads);
+
+  const corpus = await loadCorpus(opts.corpus, { dataDir: opts['data-dir'] });
+  const splits = opts.quick ? quickSplits(corpus) : corpus;
+  log(`corpus  ${corpus.name}: ${corpus.source}`);
+  log(
+    `splits  train ${splits.train.length}, validation ${splits.validation.length}, ` +
+      `test ${splits.test.length} characters${opts.quick ? ' (--quick prefixes)' : ''}`,
+  );
+  for (const note of corpus.notes) log(`note    ${note}`);
+  log(`threads ${threads}`);
+
+  // A progress bar per model: stopped before each printed line, started anew after.
+  let bar = progressBar(!opts.quiet);
+  const progress = {
+    update: (p: Progress) => bar.update(p),
+    pause() {
+      bar.stop();
+      bar = progressBar(!opts.quiet);
+    },
+  };
+  return { log, base, corpus, splits, threads, progress };
+}
+
+async function tuneCommand(args: string[]): Promise<void> {
+  const opts = parse('tune', () =>
+    parseArgs({
+      args,
+      strict: true,
+      options: {
+        ...EXPERIMENT,
+        trials: { type: 'string' },
+        'budget-chars': { type: 'string' },
+        'valid-chars': { type: 'string' },
+        rungs: { type: 'string' },
+        space: { type: 'string' },
+        seed: { type: 'string' },
+      },
+    }),
+  );
+  if (opts.help) return void console.log(HELP.tune);
+  const quick = opts.quick === true;
+  const trials = countFlag('trials', opts.trials ?? (quick ? '3' : '16'), 1, '16');
+  const budgetChars = countFlag(
+    'budget-chars',
+    opts['budget-chars'] ?? (quick ? String(QUICK.trainChars / 2) : '50000'),
+    2,
+    '50000',
+  );
+  const validChars = countFlag(
+    'valid-chars',
+    opts['valid-chars'] ?? (quick ? String(QUICK.validationChars) : '20000'),
+    2,
+    '20000',
+  );
+  const rungs = opts.rungs === undefined ? undefined : countFlag('rungs', opts.rungs, 1, '3');
+  const seed = opts.seed === undefined ? 1 : numberFlag('seed', opts.seed);
+  // --quick fixes neurons at 20, so it is left out of the default space.
+  const { neurons: _fixed, ...quickSpace } = DEFAULT_SPACE;
+  const space = opts.space ? await readSpaceFile(opts.space) : quick ? quickSpace : DEFAULT_SPACE;
+  const { log, base, corpus, splits, threads, progress } = await experimentSetup(
+    'tune',
+    opts,
+    { seed },
+    (config) => checkSpace(space, config),
+  );
+  const out = resolve(opts.out ?? `runs/tune-${corpus.name}.json`);
+  log(`seed    ${seed}`);
+  log(
+    `search  ${trials} trials from ${budgetChars} training characters, scored on ` +
+      `${Math.min(validChars, splits.validation.length)} validation characters`,
+  );
+  log(`space   ${Object.keys(space).join(', ')}`);
+
+  const started = performance.now();
+  const result = await tune(splits, {
+    base,
+    space,
+    trials,
+    budgetChars,
+    validChars,
+    rungs,
+    seed,
+    threads,
+    onProgress: progress.update,
+    onTrial: (t: Trial) => {
+      progress.pause();
+      const diff = Object.entries(t.diff)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
+      log(
+        `rung ${t.rung} trial ${t.index}/${t.of} #${t.id}  ${t.budgetChars} chars ` +
+          `${t.epochs} ep  validation ${fmt(t.validationBpc)} bpc  ${t.seconds.toFixed(1)} s  ` +
+          (diff || '(defaults)'),
+      );
+    },
+  });
+  progress.pause();
+
+  const report = { command: commandLine(['tune', ...args]), corpus: corpus.name, ...result };
+  await writeReport(dirname(out), { [basename(out)]: `${JSON.stringify(report, null, 2)}\n` });
+  log(
+    `best    #${result.best.id}: validation ${fmt(result.best.validationBpc)} bpc ` +
+      `at rung ${result.best.rung}`,
+  );
+  log(`config  ${JSON.stringify(result.config)}`);
+  log(`took    ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  log(`wrote   ${out}`);
+  log(`next    snnlm train --corpus ${opts.corpus} --config ${out}`);
+  if (opts.json) console.log(JSON.stringify({ ...report, out }));
+}
+
+async function curvesCommand(args: string[]): Promise<void> {
+  const opts = parse('curves', () =>
+    parseArgs({
+      args,
+      strict: true,
+      options: {
+        ...EXPERIMENT,
+        neurons: { type: 'string' },
+        chars: { type: 'string' },
+        seed: { type: 'string' },
+      },
+    }),
+  );
+  if (opts.help) return void console.log(HELP.curves);
+  // Imported here: the charting libraries take a second to load, which no other
+  // command should pay.
+  const { QUICK_CURVES, curvesReport, learningCurves } = await import('./curves.ts');
+  const neurons = opts.neurons
+    ? listFlag('neurons', opts.neurons, 4, '250,500,1000')
+    : opts.quick
+      ? QUICK_CURVES.neurons
+      : undefined;
+  const chars = opts.chars
+    ? listFlag('chars', opts.chars, 2, '100000,200000')
+    : opts.quick
+      ? QUICK_CURVES.chars
+      : undefined;
+  const extra = opts.seed === undefined ? {} : parseSetting(`seed=${opts.seed}`);
+  const { log, base, corpus, splits, threads, progress } = await experimentSetup(
+    'curves',
+    opts,
+    extra,
+  );
+  const outDir = resolve(opts.out ?? `runs/curves-${corpus.name}`);
+
+  const result = await learningCurves(splits, {
+    base,
+    neurons,
+    chars,
+    threads,
+    onProgress: progress.update,
+    onPoint: (p, i, total) => {
+      progress.pause();
+      log(
+        `${i}/${total}  ${p.neurons} neurons  ${p.trainChars} chars  test ${fmt(p.test.bpc)} bpc` +
+          `  validation ${fmt(p.validationBpc)} bpc  ${p.seconds.toFixed(1)} s`,
+      );
+    },
+  });
+  progress.pause();
+
+  const meta = { command: commandLine(['curves', ...args]), corpus: corpus.name };
+  const paths = await writeReport(outDir, await curvesReport(result, meta));
+  log(`seed    ${result.seed}`);
+  for (const path of paths) log(`wrote   ${path}`);
+  if (opts.json) console.log(JSON.stringify({ ...meta, ...result, files: paths }));
+}
+
+async function ablationCommand(args: string[]): Promise<void> {
+  const opts = parse('ablation', () =>
+    parseArgs({
+      args,
+      strict: true,
+      options: { ...EXPERIMENT, seeds: { type: 'string' } },
+    }),
+  );
+  if (opts.help) return void console.log(HELP.ablation);
+  const seeds = opts.seeds ? listFlag('seeds', opts.seeds, -2147483648, '1,2,3') : [1, 2, 3];
+  const { log, base, corpus, splits, threads, progress } = await experimentSetup('ablation', opts);
+  const outDir = resolve(opts.out ?? `runs/ablation-${corpus.name}`);
+  log(`seeds   ${seeds.join(', ')}`);
+  log(`compare ${ABLATION_FEATURES.join(', ')}`);
+
+  const result = await ablation(splits, {
+    base,
+    seeds,
+    threads,
+    onProgress: progress.update,
+    onRun: (r, i, total) => {
+      progress.pause();
+      log(
+        `${i}/${total}  seed ${r.seed}  ${r.features.padEnd(8)}  test ${fmt(r.test.bpc)} bpc, ` +
+          `perplexity ${r.test.perplexity.toFixed(3)}, ` +
+          `accuracy ${(r.test.accuracy * 100).toFixed(2)}%  ${r.seconds.toFixed(1)} s`,
+      );
+    },
+  });
+  progress.pause();
+
+  const meta = { command: commandLine(['ablation', ...args]), corpus: corpus.name };
+  const paths = await writeReport(outDir, ablationReport(result, meta));
+  for (const s of result.summary) {
+    log(
+      `${s.features.padEnd(8)}  test ${spread(s.bpc, 4)} bpc, ` +
+        `perplexity ${spread(s.perplexity, 3)}, accuracy ${spread(s.accuracy, 2, 100)}%`,
+    );
+  }
+  for (const path of paths) log(`wrote   ${path}`);
+  if (opts.json) console.log(JSON.stringify({ ...meta, ...result, files: paths }));
 }
 
 async function loadModel(path: string | undefined, command: string) {

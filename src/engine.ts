@@ -40,21 +40,23 @@ export interface Kernels {
     fired: number,
     gamma: number,
   ): number;
-  /** Returns additions | subtractions << 32. */
+  /** Returns the synaptic events; adds the +1 events to the u64 at `adds`. */
   propagateTernaryU16(
     nFired: number,
     fired: number,
     bounds: number,
     target: number,
     rec: number,
-  ): bigint;
+    adds: number,
+  ): number;
   propagateTernaryU32(
     nFired: number,
     fired: number,
     bounds: number,
     target: number,
     rec: number,
-  ): bigint;
+    adds: number,
+  ): number;
   quantizeFeaturesInt8(
     feat: number,
     stride: number,

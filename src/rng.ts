@@ -11,7 +11,12 @@ export class Rng {
   private spare: number | null = null;
 
   constructor(seed: number) {
-    this.gen = xoroshiro128plus(seed | 0);
+    // xoroshiro128+ seeded with a small integer starts with poorly mixed output
+    // (its first uniform() is close to 1 for seeds 0 to 3); hashing the seed
+    // first spreads its bits over the state.
+    // The first few outputs are dropped for the same reason.
+    this.gen = xoroshiro128plus(mix((seed | 0) ^ 0x6d2b79f5));
+    for (let i = 0; i < 8; i++) this.gen.next();
   }
 
   /** Uniform in [0, 1). */
@@ -41,7 +46,12 @@ export class Rng {
 
 /** Derives an independent sub-seed, so that each part of a model has its own stream. */
 export function subSeed(seed: number, part: number): number {
-  let h = (seed ^ Math.imul(part + 1, 0x9e3779b1)) >>> 0;
+  return mix(seed ^ Math.imul(part + 1, 0x9e3779b1));
+}
+
+// The 32-bit finaliser of MurmurHash3: every input bit affects every output bit.
+function mix(x: number): number {
+  let h = x >>> 0;
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
   return (h ^ (h >>> 16)) | 0;

@@ -133,7 +133,8 @@ async function runFeatures(build: Build, net: Network, substeps: number, ids: Ui
 for (const build of ['simd', 'scalar'] as Build[]) {
   for (const precision of ['mixed', 'ternary'] as Precision[]) {
     for (const neurons of [5, 13, 64, 130]) {
-      test(`${build} ${precision}: ${neurons} neurons, ternary kernel = float kernel on γ·w̃`, async () => {
+      const name = `${build} ${precision}: ${neurons} neurons, ternary kernel = float on γ·w̃`;
+      test(name, async () => {
         const config = resolveConfig({
           neurons,
           connectivity: 0.3,

@@ -1,0 +1,49 @@
+// SVG line charts for experiment reports, drawn by Vega-Lite and rendered headless by
+// Vega (no canvas or browser: the 'none' renderer only lays out the scene, and toSVG
+// serialises it). Text widths are estimated, so labels may sit a pixel off.
+import * as vega from 'vega';
+import * as vegaLite from 'vega-lite';
+
+/** One point of a curve. */
+export interface ChartPoint {
+  x: number;
+  y: number;
+}
+
+/** What a chart shows and how its axes are labelled. */
+export interface LineChart {
+  title: string;
+  xTitle: string;
+  yTitle: string;
+  points: ChartPoint[];
+  /** A log x axis suits sizes that double from point to point. @default false */
+  xLog?: boolean;
+}
+
+/** A standalone SVG document of a line chart with a dot on every point. */
+export async function lineChartSvg(chart: LineChart): Promise<string> {
+  const spec: vegaLite.TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: chart.title,
+    width: 420,
+    height: 260,
+    background: 'white',
+    data: { values: chart.points.map((p) => ({ x: p.x, y: p.y })) },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: {
+        field: 'x',
+        type: 'quantitative',
+        title: chart.xTitle,
+        scale: chart.xLog ? { type: 'log', nice: false, padding: 12 } : { zero: false },
+      },
+      y: { field: 'y', type: 'quantitative', title: chart.yTitle, scale: { zero: false } },
+    },
+  };
+  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
