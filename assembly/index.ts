@@ -2,8 +2,8 @@
 // module's linear memory; the TypeScript side lays them out from heapBase()
 // upward and passes byte addresses.
 
-export { lifStep } from './lif';
-export { propagate } from './propagate';
+export { detectSpikes, lifStep, lifStepPrototype, lifStepPrototypeTernary } from './lif';
+export { propagate, propagateU16 } from './propagate';
 export { runChars, DESC_BYTES } from './reservoir';
 export {
   lifStepTernary,
@@ -12,7 +12,8 @@ export {
   quantizeFeaturesInt8,
   ternaryLogits,
 } from './ternary';
-export { matmulNT, dot, transpose, adamStep } from './readout';
+export { matmulNT, dot, transpose, adamStep, standardize } from './readout';
+export { runBaseline, tanhInto } from './baselines';
 
 /** First free byte after the module's static data; the host allocates from here. */
 export function heapBase(): usize {

@@ -201,3 +201,34 @@ function hsum(s: v128): f32 {
     (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3))
   );
 }
+
+/**
+ * Standardises feature rows in place: x[r][i] ← (x[r][i] − mean[i]) · scale[i]
+ * for i < k (a multiple of 4), rows `stride` floats apart. Membrane potentials
+ * of neurons with long time constants reach tens of threshold units while
+ * spike rates stay in [0, 1]; without this the readout's optimiser sees
+ * features on very different scales.
+ */
+export function standardize(
+  x: usize,
+  rows: i32,
+  stride: i32,
+  k: i32,
+  mean: usize,
+  scale: usize,
+): void {
+  const bytes = <usize>k << 2;
+  for (let r = 0; r < rows; r++) {
+    const row = x + ((<usize>r * <usize>stride) << 2);
+    if (ASC_FEATURE_SIMD) {
+      for (let o: usize = 0; o < bytes; o += 16) {
+        const d = f32x4.sub(v128.load(row + o), v128.load(mean + o));
+        v128.store(row + o, f32x4.mul(d, v128.load(scale + o)));
+      }
+    } else {
+      for (let o: usize = 0; o < bytes; o += 4) {
+        store<f32>(row + o, (load<f32>(row + o) - load<f32>(mean + o)) * load<f32>(scale + o));
+      }
+    }
+  }
+}

@@ -69,6 +69,8 @@ export interface GenerateOptions {
 }
 
 const CHUNK = 256;
+/** Training characters that the feature standardisation is estimated from. */
+const STANDARDIZE_CHARS = 50_000;
 
 /** A spiking reservoir language model with a trained readout. */
 export class SpikingLM {
@@ -82,6 +84,9 @@ export class SpikingLM {
   readonly width: number;
   /** Readout weights, f32[vocab][width], in kernel memory. */
   readonly readoutAt: number;
+  /** Per-feature mean and 1/σ, f32[featureSize] each: features are standardised with them. */
+  readonly featureMeanAt: number;
+  readonly featureScaleAt: number;
   /** Inverse temperature applied to readout outputs (fitted for ridge; 1 for softmax). */
   beta = 1;
   /**
@@ -106,6 +111,10 @@ export class SpikingLM {
     this.reservoir = source ?? new Reservoir(heap, net, config.substeps, config.features);
     this.width = this.reservoir.featureSize + 4;
     this.readoutAt = heap.alloc(vocab.size * this.width * 4);
+    const k = this.reservoir.featureSize;
+    this.featureMeanAt = heap.alloc(k * 4);
+    this.featureScaleAt = heap.alloc(k * 4);
+    heap.f32(this.featureScaleAt, k).fill(1);
   }
 
   /** A new, untrained model; the reservoir is drawn from config.seed. */
@@ -142,6 +151,7 @@ export class SpikingLM {
    */
   async train(train: string, validation: string, options: RunOptions = {}): Promise<TrainReport> {
     const trainIds = this.vocab.encode(train).ids;
+    this.fitStandardization(trainIds);
     const validIds = this.vocab.encode(validation).ids;
     this.ternaryReadout = undefined;
     this.ternaryAt = undefined;
@@ -238,6 +248,7 @@ export class SpikingLM {
     for (let start = 0; start < total; start += CHUNK) {
       const rows = Math.min(CHUNK, total - start);
       reservoir.run(state, idsAt + start * 2, rows, featAt, width);
+      this.standardize(featAt, rows, width);
       this.logits(featAt, logitsAt, rows);
       const logits = heap.f32(logitsAt, rows * v);
       const next = heap.u16(idsAt + (start + 1) * 2, rows);
@@ -296,6 +307,7 @@ export class SpikingLM {
     for (let i = 0; i < length; i++) {
       heap.u16(idsAt, 1)[0] = last;
       reservoir.run(state, idsAt, 1, featAt, width);
+      this.standardize(featAt, 1, width);
       this.logits(featAt, logitsAt, 1);
       softmaxRow(heap.f32(logitsAt, v), 0, v, this.beta / temperature, p);
       p[unknown] = 0;
@@ -303,6 +315,50 @@ export class SpikingLM {
       out.push(last);
     }
     return this.vocab.decode(Uint16Array.from(out));
+  }
+
+  /** Standardises `rows` feature rows at featAt, `stride` floats apart. */
+  standardize(featAt: number, rows: number, stride: number): void {
+    const k = this.reservoir.featureSize;
+    this.heap.k.standardize(featAt, rows, stride, k, this.featureMeanAt, this.featureScaleAt);
+  }
+
+  /**
+   * Estimates each feature's mean and standard deviation from the first
+   * STANDARDIZE_CHARS characters of the training text (a state at rest, in f64),
+   * so that the readout sees features of comparable scale.
+   */
+  fitStandardization(ids: Uint16Array): void {
+    const { heap, reservoir, width } = this;
+    const k = reservoir.featureSize;
+    const n = Math.min(ids.length, STANDARDIZE_CHARS);
+    const idsAt = this.buffer('ids', ids.byteLength);
+    heap.u16(idsAt, n).set(ids.subarray(0, n));
+    const featAt = this.featureBuffer('eval', CHUNK);
+    const state = this.stateFor('eval');
+    reservoir.reset(state);
+    const sum = new Float64Array(k);
+    const sq = new Float64Array(k);
+    for (let start = 0; start < n; start += CHUNK) {
+      const rows = Math.min(CHUNK, n - start);
+      reservoir.run(state, idsAt + start * 2, rows, featAt, width);
+      const f = heap.f32(featAt, rows * width);
+      for (let r = 0; r < rows; r++) {
+        for (let i = 0; i < k; i++) {
+          const x = f[r * width + i];
+          sum[i] += x;
+          sq[i] += x * x;
+        }
+      }
+    }
+    const mean = heap.f32(this.featureMeanAt, k);
+    const scale = heap.f32(this.featureScaleAt, k);
+    for (let i = 0; i < k; i++) {
+      const m = sum[i] / n;
+      const sd = Math.sqrt(Math.max(0, sq[i] / n - m * m));
+      mean[i] = m;
+      scale[i] = sd > 1e-6 ? 1 / sd : 1;
+    }
   }
 
   /** A reusable reservoir state by name. */

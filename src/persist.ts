@@ -8,9 +8,12 @@
 //   threshold    f32    np                     firing threshold (+∞ for padding)
 //   input        f32    vocab · np             input current per symbol
 //   rowStart     u32    np + 1                 synapses by presynaptic neuron
-//   target       u32    synapses               postsynaptic neuron
+//   target       u16    synapses               postsynaptic neuron (u32 when np > 65,536;
+//                                              files with u32 for a smaller np load too)
 //   weight       f32    synapses               synaptic weight
 //   readout      f32    vocab · width          readout weights, width = features + 4
+//   featureMean  f32    features               mean of each feature (standardisation)
+//   featureScale f32    features               1 / standard deviation of each feature
 //
 // Ternary models (config.precision, src/ternary.ts) replace some of these sections:
 //
@@ -79,6 +82,9 @@ export function modelToFile(model: SpikingLM, extra: Record<string, unknown> = {
     sections.ternaryTarget = net.ternary.target;
   }
   const r = model.ternaryReadout;
+  const k = model.reservoir.featureSize;
+  sections.featureMean = model.heap.f32(model.featureMeanAt, k).slice();
+  sections.featureScale = model.heap.f32(model.featureScaleAt, k).slice();
   if (!r) sections.readout = model.readoutWeights().slice();
   else {
     sections.readoutTernary = r.weights;
@@ -105,7 +111,7 @@ export async function modelFromFile(file: DecodedModelFile, build: Build = 'simd
     ? ternaryToCsr(ternary, np)
     : {
         rowStart: section(sections, 'rowStart', Uint32Array, np + 1),
-        target: section(sections, 'target', Uint32Array),
+        target: floatTargets(sections, np),
         weight: section(sections, 'weight', Float32Array),
       };
   const net: Network = {
@@ -119,6 +125,7 @@ export async function modelFromFile(file: DecodedModelFile, build: Build = 'simd
         ? ternaryInput(file, vocab.size * np)
         : section(sections, 'input', Float32Array, vocab.size * np),
     ...synapses,
+    dynamics: config.dynamics,
   };
   if (ternary) net.ternary = ternary;
   if (config.precision === 'ternary') net.inputGamma = gammaOf(header, 'inputGamma');
@@ -140,8 +147,29 @@ export async function modelFromFile(file: DecodedModelFile, build: Build = 'simd
     const readout = section(sections, 'readout', Float32Array, vocab.size * model.width);
     model.readoutWeights().set(readout);
   }
+  const k = model.reservoir.featureSize;
+  model.heap.f32(model.featureMeanAt, k).set(section(sections, 'featureMean', Float32Array, k));
+  model.heap.f32(model.featureScaleAt, k).set(section(sections, 'featureScale', Float32Array, k));
   model.beta = Number(header.beta);
   return model;
+}
+
+// Float synapse targets as u16 or u32, in the width the kernels read fastest for np (files
+// written before u16 targets hold u32 ones). The kernels index memory with them, so each is
+// checked to be a neuron.
+function floatTargets(sections: Record<string, SectionArray>, np: number) {
+  const s = sections.target;
+  const target = s instanceof Uint16Array ? s : section(sections, 'target', Uint32Array);
+  for (let e = 0; e < target.length; e++) {
+    if (target[e] >= np) {
+      throw new SnnlmError(
+        `the model file's synapse ${e} targets neuron ${target[e]}, beyond the ${np} neurons`,
+        'the file is damaged; retrain the model',
+      );
+    }
+  }
+  if (np <= U16_NEURONS && target instanceof Uint32Array) return Uint16Array.from(target);
+  return target;
 }
 
 function gammaOf(header: Record<string, unknown>, name: string): number {

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { type Kernels, kernelModule } from './engine.ts';
 import type { Call, KernelName, Parallel } from './parallel.ts';
 
-const NAMES: KernelName[] = ['runChars', 'matmulNT', 'transpose', 'adamStep'];
+const NAMES: KernelName[] = ['runChars', 'matmulNT', 'transpose', 'adamStep', 'standardize'];
 const CALL_SLOTS = 4096;
 
 /** The number of cores, the default for --threads. */

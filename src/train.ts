@@ -69,6 +69,23 @@ function streamCalls(
   });
 }
 
+/** Calls that standardise `rows` contiguous feature rows at featAt, split in parts. */
+function standardizeCalls(model: SpikingLM, featAt: number, rows: number, parts: number): Call[][] {
+  const { width } = model;
+  const k = model.reservoir.featureSize;
+  return split(rows, parts).map(([a, b]) => [
+    [
+      'standardize',
+      featAt + a * width * 4,
+      b - a,
+      width,
+      k,
+      model.featureMeanAt,
+      model.featureScaleAt,
+    ],
+  ]);
+}
+
 /** Trains the softmax readout with Adam; keeps the epoch best on validation. */
 export async function trainSoftmax(
   model: SpikingLM,
@@ -113,6 +130,7 @@ export async function trainSoftmax(
     for (let pos = 0; pos < stepsPerEpoch; pos += STEPS_PER_CHUNK) {
       const rows = Math.min(STEPS_PER_CHUNK, stepsPerEpoch - pos);
       runParts(model, pool, streamCalls(model, streams, pos, rows, featAt, parts));
+      runParts(model, pool, standardizeCalls(model, featAt, rows * batch, parts));
       for (let r = 0; r < rows; r++) {
         const x = featAt + r * batch * width * 4;
         // logits[B][V] = X[B][F] · W[V][F]ᵀ, split by rows of X.
@@ -238,6 +256,7 @@ export async function fitRidge(
       const at = streams.idsAt + (b * streams.segment + pos) * 2;
       reservoir.run(streams.states[b], at, rows, featAt + b * width * 4, batch * width);
     }
+    model.standardize(featAt, rows * batch, width);
     for (let r = 0; r < rows; r++) {
       const x = featAt + r * batch * width * 4;
       k.transpose(x, featTAt, batch, width, batch);
@@ -313,6 +332,7 @@ async function fitTemperature(model: SpikingLM, validIds: Uint16Array): Promise<
   for (let start = 0; start < n; start += 256) {
     const rows = Math.min(256, n - start);
     model.reservoir.run(state, idsAt + start * 2, rows, featAt, model.width);
+    model.standardize(featAt, rows, model.width);
     model.heap.k.matmulNT(
       featAt,
       model.readoutAt,
