@@ -84,7 +84,8 @@ export const TAU_09 = -1 / Math.log(0.9);
  * The configuration whose network has the yardsticks' dynamics: leak 0.9,
  * threshold 1, input current N(0, 0.5²) per (symbol, neuron) (numpy: w_in·0.5·2·0.5
  * ... native: gauss·0.5·2·0.5), recurrent weights N(0, 0.03²) (0.1 scale times the
- * 0.3 gain), 10% connectivity, 10 substeps.
+ * 0.3 gain), 10% connectivity, 10 substeps, and their order of a substep ('prototype':
+ * spike where v > 1 first, then propagate, integrate and reset).
  */
 export function referenceConfig(neurons: number, extra: Partial<ModelConfig> = {}): ModelConfig {
   return resolveConfig({
@@ -97,6 +98,7 @@ export function referenceConfig(neurons: number, extra: Partial<ModelConfig> = {
     tauMax: TAU_09,
     threshold: 1,
     substeps: 10,
+    dynamics: 'prototype',
     features: 'spikes',
     ...extra,
   });

@@ -104,7 +104,7 @@ class Layout {
       leak: heap.put(net.leak),
       thr: heap.put(thr),
       rowStart: heap.put(net.rowStart),
-      u32: heap.put(net.target),
+      u32: heap.put(Uint32Array.from(net.target)),
       u16: heap.put(Uint16Array.from(net.target)),
       pairs: heap.put(pairs),
       weight: heap.put(net.weight),
@@ -151,7 +151,9 @@ export async function experimentalBench(): Promise<void> {
   );
   for (const { neurons, chars, calibrate } of SIZES) {
     const text = shakespeare().slice(0, chars);
-    const runner = await EngineRunner.create(referenceConfig(neurons), text);
+    // The variants run lifStep, the standard order; the threshold is matched in that order.
+    const config = referenceConfig(neurons, { dynamics: 'standard' });
+    const runner = await EngineRunner.create(config, text);
     const first = await runNative(neurons, chars);
     const threshold = runner.matchFiring(first.firing, calibrate);
     const layout = new Layout(k, runner.net, runner.heap.u16(runner.idsAt, chars), threshold);

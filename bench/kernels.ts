@@ -25,6 +25,7 @@ const TIME_MS = 700;
 
 interface Side {
   lifStep: () => void;
+  lifStepPrototype: () => void;
   propagate: () => void;
   matmulNT: () => void;
   adamStep: () => void;
@@ -81,14 +82,18 @@ async function wasmSide(
   const mAt = heap.alloc(ADAM * 4);
   const sAt = heap.alloc(ADAM * 4);
   const drive = f.drive + ids[0] * f.n * 4;
+  const propagate = net.target instanceof Uint16Array ? k.propagateU16 : k.propagate;
   let c = 0;
   if (net.np !== f.n) throw new Error('network mismatch');
   return {
     lifStep: () => {
       k.lifStep(f.n, f.v, f.leak, drive, f.rec, f.thr, f.counts, f.fired);
     },
+    lifStepPrototype: () => {
+      k.lifStepPrototype(f.n, f.v, f.leak, drive, f.rec, f.thr, f.counts, f.fired);
+    },
     propagate: () => {
-      k.propagate(fired.length, firedAt, f.rowStart, f.target, f.weight, f.rec);
+      propagate(fired.length, firedAt, f.rowStart, f.target, f.weight, f.rec);
     },
     matmulNT: () => k.matmulNT(aAt, bAt, cAt, MM.m, MM.n, MM.k, false),
     adamStep: () => k.adamStep(ADAM, wAt, gAt, mAt, sAt, 1e-3, 0.9, 0.999, 1e-8, 1e-4, 10, 1000),
@@ -122,6 +127,20 @@ function typescriptSide(net: Network, fired: Int32Array, ids: Uint16Array): Side
           counts[i] += 1;
           firedOut[k++] = i;
         }
+        v[i] = x;
+      }
+    },
+    lifStepPrototype: () => {
+      let k = 0;
+      for (let i = 0; i < np; i++) {
+        const old = v[i];
+        let x = net.leak[i] * old + (net.input[id * np + i] + rec[i]);
+        rec[i] = 0;
+        if (old > net.threshold[i]) {
+          x = 0;
+          counts[i] += 1;
+        }
+        if (x > net.threshold[i]) firedOut[k++] = i;
         v[i] = x;
       }
     },
@@ -160,13 +179,17 @@ function typescriptSide(net: Network, fired: Int32Array, ids: Uint16Array): Side
 
 const KERNELS: { key: keyof Side; what: (fired: number, events: number) => string }[] = [
   { key: 'lifStep', what: () => `one substep, ${fmt(NEURONS)} neurons` },
+  { key: 'lifStepPrototype', what: () => `one substep, ${fmt(NEURONS)} neurons` },
   {
     key: 'propagate',
     what: (fired, events) => `${fired} fired neurons, ${fmt(events)} synaptic events`,
   },
   { key: 'matmulNT', what: () => `[${MM.m}×${MM.k}]·[${MM.n}×${MM.k}]ᵀ` },
   { key: 'adamStep', what: () => `${fmt(ADAM)} weights` },
-  { key: 'runChar', what: () => `runChars: one character, 10 substeps, ${fmt(NEURONS)} neurons` },
+  {
+    key: 'runChar',
+    what: () => `runChars: one character, 10 substeps (prototype), ${fmt(NEURONS)} neurons`,
+  },
 ];
 
 export async function kernelsBench(): Promise<void> {

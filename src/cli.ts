@@ -5,6 +5,7 @@
 //   tune      search configurations by successive halving on validation bpc
 //   curves    test bpc against neurons and against training characters
 //   ablation  spikes, membrane and hybrid readouts over several seeds
+//   compare   the spiking model against ESN, random LSTM, n-grams and a hashed control
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,6 +38,8 @@ Commands:
   tune       search configurations by successive halving on validation bpc
   curves     learning curves: test bpc against neurons and training characters
   ablation   compare spike, membrane and hybrid readouts over several seeds
+  compare    the comparison table: spiking readouts, ESN, random LSTM,
+             Kneser-Ney n-grams and a hashed n-gram softmax control
 
 Run 'snnlm <command> --help' for a command's options.`,
   train: `Usage: snnlm train [options]
@@ -167,6 +170,37 @@ Options:
   --json               end by printing the result as one JSON object
   --quiet              no progress bar
   -h, --help           this text`,
+  compare: `Usage: snnlm compare --corpus NAME|PATH [options]
+
+The comparison table. Trains, once per seed, the spiking model with each readout
+(hybrid, spike-only, membrane-only), an echo state network and a random LSTM of
+the same size and sparsity (same softmax readout, epochs and learning rate);
+counts Kneser-Ney n-grams of orders 1 to 8 and a modified one of order 6; and
+trains a softmax over hashed n-gram indicator features as a control. Reports
+test bits per character, perplexity, accuracy, parameters, operations per
+character (input projection, recurrence, readout; multiplies and additions) and
+training time. Writes compare.md (with the command and seeds) and compare.json.
+
+Options:
+  --corpus NAME|PATH   ${corpusNames().join(' or ')}, or a UTF-8 text
+                       file (required)
+  --data-dir DIR       folder holding named corpora (default: $SNNLM_DATA_DIR)
+  --seeds LIST         comma-separated seeds of the random models (default: 1,2,3)
+  --config FILE        the spiking configuration; sizes the ESN and LSTM too
+  --set FIELD=VALUE    override one configuration field (repeatable)
+  --ngram-text WHICH   what the n-grams count: train+validation (default; they
+                       have nothing to tune) or train
+  --hash-bits N        log2 buckets of the hashed control (default: 18)
+  --hash-orders N      context lengths 1..N of the hashed control (default: 5)
+  --hash-lr X          its Adagrad learning rate (default: 0.1)
+  --out DIR            where to write the report (default: runs/compare-CORPUS)
+  --threads N          threads per spiking model (the baselines use one);
+                       results do not depend on it (default: all cores)
+  --quick              splits cut to 3,000/1,000/1,000 characters, 20 neurons,
+                       epochs 1, batchSize 16, --hash-bits 12
+  --json               end by printing the result as one JSON object
+  --quiet              no progress bar
+  -h, --help           this text`,
 };
 
 const COMMON = {
@@ -189,6 +223,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'tune') return tuneCommand(rest);
   if (command === 'curves') return curvesCommand(rest);
   if (command === 'ablation') return ablationCommand(rest);
+  if (command === 'compare') return compareCommand(rest);
   throw new SnnlmError(`unknown command '${command}'`, 'run snnlm --help for the commands');
 }
 
@@ -245,14 +280,15 @@ async function train(args: string[]): Promise<void> {
     onProgress: bar.update,
     pool,
   });
-  await pool?.close();
+
   for (const e of report.epochs) {
     log(
       `epoch ${e.epoch}  train ${fmt(e.trainBpc)} bpc  validation ${fmt(e.validation.bpc)} bpc` +
         `  ${e.seconds.toFixed(1)} s`,
     );
   }
-  const test = await model.evaluate(corpus.test, { onProgress: bar.update });
+  const test = await model.evaluate(corpus.test, { onProgress: bar.update, pool });
+  await pool?.close();
   bar.stop();
 
   await mkdir(dirname(out), { recursive: true });
@@ -598,6 +634,71 @@ async function ablationCommand(args: string[]): Promise<void> {
         `perplexity ${spread(s.perplexity, 3)}, accuracy ${spread(s.accuracy, 2, 100)}%`,
     );
   }
+  for (const path of paths) log(`wrote   ${path}`);
+  if (opts.json) console.log(JSON.stringify({ ...meta, ...result, files: paths }));
+}
+
+async function compareCommand(args: string[]): Promise<void> {
+  const opts = parse('compare', () =>
+    parseArgs({
+      args,
+      strict: true,
+      options: {
+        ...EXPERIMENT,
+        seeds: { type: 'string' },
+        'ngram-text': { type: 'string' },
+        'hash-bits': { type: 'string' },
+        'hash-orders': { type: 'string' },
+        'hash-lr': { type: 'string' },
+      },
+    }),
+  );
+  if (opts.help) return void console.log(HELP.compare);
+  const { compare, compareReport } = await import('./compare.ts');
+  const seeds = opts.seeds ? listFlag('seeds', opts.seeds, -2147483648, '1,2,3') : [1, 2, 3];
+  const ngramText = opts['ngram-text'] ?? 'train+validation';
+  if (ngramText !== 'train' && ngramText !== 'train+validation') {
+    throw new SnnlmError(
+      `--ngram-text must be train or train+validation, got '${ngramText}'`,
+      '--ngram-text train+validation',
+    );
+  }
+  const hashBits = countFlag('hash-bits', opts['hash-bits'] ?? (opts.quick ? '12' : '18'), 1, '18');
+  if (hashBits > 24) {
+    throw new SnnlmError(`--hash-bits must be at most 24, got ${hashBits}`, '--hash-bits 18');
+  }
+  const hashOrders = countFlag('hash-orders', opts['hash-orders'] ?? '5', 1, '5');
+  const hashLearningRate =
+    opts['hash-lr'] === undefined ? 0.1 : numberFlag('hash-lr', opts['hash-lr']);
+  if (!(hashLearningRate > 0)) {
+    throw new SnnlmError(`--hash-lr must be > 0, got ${hashLearningRate}`, '--hash-lr 0.1');
+  }
+  const { log, base, corpus, splits, threads, progress } = await experimentSetup('compare', opts);
+  const outDir = resolve(opts.out ?? `runs/compare-${corpus.name}`);
+  log(`seeds   ${seeds.join(', ')}`);
+
+  const result = await compare(splits, {
+    base,
+    seeds,
+    threads,
+    hashBits,
+    hashOrders,
+    hashLearningRate,
+    ngramTraining: ngramText,
+    onProgress: progress.update,
+    onRun: (r, i) => {
+      progress.pause();
+      log(
+        `${i}  ${r.model}${r.seed === undefined ? '' : ` (seed ${r.seed})`}  ` +
+          `test ${fmt(r.test.bpc)} bpc, accuracy ${(r.test.accuracy * 100).toFixed(2)}%  ` +
+          `${r.trainSeconds.toFixed(1)} s`,
+      );
+    },
+  });
+  progress.pause();
+
+  const meta = { command: commandLine(['compare', ...args]), corpus: corpus.name };
+  const paths = await writeReport(outDir, compareReport(result, meta));
   for (const path of paths) log(`wrote   ${path}`);
   if (opts.json) console.log(JSON.stringify({ ...meta, ...result, files: paths }));
 }

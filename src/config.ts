@@ -18,6 +18,18 @@ export type ReadoutKind = 'softmax' | 'ridge';
  *   its own absmax scale s, and logit_j = γ_j · s · Σ w̃_ji q_i + bias_j.
  */
 export type Precision = 'float' | 'mixed' | 'ternary';
+/**
+ * The order of a substep's operations (assembly/lif.ts). Both integrate
+ * v ← leak·v + (drive + rec) and reset a spiking neuron to 0; they differ in when:
+ * - 'standard': integrate (rec from the previous substep's spikes), then spike where v ≥ θ
+ *   and reset at once.
+ * - 'prototype': the order of the Python prototype and of shared/bench-refs: spike where
+ *   v > θ (strict) on the potential the previous substep left, propagate those spikes,
+ *   integrate, then reset them. A crossing is reported one substep later and the
+ *   integration of the substep a neuron spikes in is discarded (in effect a one-substep
+ *   refractory period), so the same parameters fire less often than 'standard'.
+ */
+export type Dynamics = 'standard' | 'prototype';
 
 /** Everything that defines a model and how it is trained. */
 export interface ModelConfig {
@@ -39,6 +51,8 @@ export interface ModelConfig {
   threshold: number;
   /** Substeps per character (T). @default 5 */
   substeps: number;
+  /** Order of a substep: 'standard', or the prototype's (see Dynamics). @default 'standard' */
+  dynamics: Dynamics;
   /** Readout features: spike counts, membrane potentials, or both. @default 'hybrid' */
   features: FeatureKind;
   /** Readout fitting: softmax with Adam, or closed-form ridge. @default 'softmax' */
@@ -70,6 +84,7 @@ export const DEFAULT_CONFIG: Readonly<ModelConfig> = Object.freeze({
   tauMax: 40,
   threshold: 1,
   substeps: 5,
+  dynamics: 'standard',
   features: 'hybrid',
   readout: 'softmax',
   epochs: 4,
@@ -96,6 +111,7 @@ const RULES: Record<keyof ModelConfig, Rule> = {
   tauMax: { kind: 'number', min: 0, max: 1e6, openMin: true },
   threshold: { kind: 'number', min: 0, max: 1e6, openMin: true },
   substeps: { kind: 'int', min: 1, max: 1000 },
+  dynamics: { kind: 'enum', values: ['standard', 'prototype'] },
   features: { kind: 'enum', values: ['hybrid', 'spikes', 'membrane'] },
   readout: { kind: 'enum', values: ['softmax', 'ridge'] },
   epochs: { kind: 'int', min: 1, max: 1000 },

@@ -2,7 +2,7 @@
 // linear memory, and the reservoir as the kernels see it. Views into memory are
 // made fresh on every access, because memory.grow detaches old ones.
 import * as loader from '@assemblyscript/loader';
-import type { FeatureKind } from './config.ts';
+import type { Dynamics, FeatureKind } from './config.ts';
 import type { Network } from './network.ts';
 
 /** The exported kernels (see assembly/). Addresses are byte offsets. */
@@ -20,7 +20,41 @@ export interface Kernels {
     counts: number,
     fired: number,
   ): number;
+  /** Prototype order (assembly/lif.ts): integrate, reset, then list the next spikes. */
+  lifStepPrototype(
+    n: number,
+    v: number,
+    leak: number,
+    drive: number,
+    rec: number,
+    thr: number,
+    counts: number,
+    fired: number,
+  ): number;
+  lifStepPrototypeTernary(
+    n: number,
+    v: number,
+    leak: number,
+    drive: number,
+    rec: number,
+    thr: number,
+    counts: number,
+    fired: number,
+    gamma: number,
+  ): number;
+  /** Lists the neurons with v > θ; returns how many. */
+  detectSpikes(n: number, v: number, thr: number, fired: number): number;
+  /** u32 targets. */
   propagate(
+    nFired: number,
+    fired: number,
+    rowStart: number,
+    target: number,
+    weight: number,
+    rec: number,
+  ): number;
+  /** u16 targets. */
+  propagateU16(
     nFired: number,
     fired: number,
     rowStart: number,
@@ -78,6 +112,14 @@ export interface Kernels {
   ): void;
   matmulNT(a: number, b: number, c: number, m: number, n: number, k: number, acc: boolean): void;
   dot(x: number, y: number, k: number): number;
+  standardize(
+    x: number,
+    rows: number,
+    stride: number,
+    k: number,
+    mean: number,
+    scale: number,
+  ): void;
   transpose(src: number, dst: number, m: number, n: number, ld: number): void;
   adamStep(
     count: number,
@@ -220,13 +262,17 @@ function align(x: number, to: number): number {
 }
 
 // Offsets of the descriptor fields, mirroring assembly/reservoir.ts.
-const DESC_BYTES = 128;
+const DESC_BYTES = 144;
 const COUNTERS_AT = 56;
 const MODE_AT = 88;
-// Synapse modes: f32 weights, or ternary lists with u16 / u32 targets (assembly/ternary.ts).
+const DYNAMICS_AT = 128;
+// Synapse modes: f32 weights with u32 / u16 targets, or ternary lists with u16 / u32 targets
+// (assembly/ternary.ts).
 const MODE_FLOAT = 0;
 const MODE_TERNARY_U16 = 1;
 const MODE_TERNARY_U32 = 2;
+const MODE_FLOAT_U16 = 3;
+const DYNAMICS_CODE: Record<Dynamics, number> = { standard: 0, prototype: 1 };
 const FEATURE_BITS: Record<FeatureKind, number> = { spikes: 1, membrane: 2, hybrid: 3 };
 
 /** Counters a reservoir state has accumulated since it was made or reset. */
@@ -266,6 +312,8 @@ export class Reservoir implements FeatureSource {
   readonly net: Network;
   readonly substeps: number;
   readonly features: FeatureKind;
+  /** The order of a substep's operations (config.ts). */
+  readonly dynamics: Dynamics;
   /** Floats of reservoir features per character (before the bias block). */
   readonly featureSize: number;
   private readonly ptr: {
@@ -280,11 +328,19 @@ export class Reservoir implements FeatureSource {
     tTarget: number;
   };
 
-  constructor(heap: Heap, net: Network, substeps: number, features: FeatureKind) {
+  /** `dynamics` defaults to the network's own (set from the configuration it was built for). */
+  constructor(
+    heap: Heap,
+    net: Network,
+    substeps: number,
+    features: FeatureKind,
+    dynamics: Dynamics = net.dynamics ?? 'standard',
+  ) {
     this.heap = heap;
     this.net = net;
     this.substeps = substeps;
     this.features = features;
+    this.dynamics = dynamics;
     this.featureSize = (features === 'hybrid' ? 2 : 1) * net.np;
     // A ternary network's f32 synapses stay on the TypeScript side (for the reference);
     // the kernels get only the ±1 lists.
@@ -296,7 +352,13 @@ export class Reservoir implements FeatureSource {
       rowStart: t ? 0 : heap.put(net.rowStart),
       target: t ? 0 : heap.put(net.target),
       weight: t ? 0 : heap.put(net.weight),
-      mode: !t ? MODE_FLOAT : t.target instanceof Uint16Array ? MODE_TERNARY_U16 : MODE_TERNARY_U32,
+      mode: t
+        ? t.target instanceof Uint16Array
+          ? MODE_TERNARY_U16
+          : MODE_TERNARY_U32
+        : net.target instanceof Uint16Array
+          ? MODE_FLOAT_U16
+          : MODE_FLOAT,
       bounds: t ? heap.put(t.bounds) : 0,
       tTarget: t ? heap.put(t.target) : 0,
     };
@@ -325,6 +387,7 @@ export class Reservoir implements FeatureSource {
     heap.i32(desc, fields.length).set(fields);
     heap.i32(desc + MODE_AT, 3).set([this.ptr.mode, this.ptr.bounds, this.ptr.tTarget]);
     heap.f32(desc + MODE_AT + 12, 1)[0] = this.net.ternary?.gamma ?? 0;
+    heap.i32(desc + DYNAMICS_AT, 1)[0] = DYNAMICS_CODE[this.dynamics];
     return desc;
   }
 

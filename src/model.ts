@@ -7,7 +7,7 @@ import { type Build, type FeatureSource, Heap, loadKernels, Reservoir } from './
 import { SnnlmError } from './errors.ts';
 import { type Metrics, Score, softmaxRow } from './metrics.ts';
 import { buildNetwork, type Network } from './network.ts';
-import type { Parallel } from './parallel.ts';
+import { type Call, type Parallel, runParts, split } from './parallel.ts';
 import { Rng } from './rng.ts';
 import { dequantizeReadout, quantizeReadout, type TernaryReadout } from './ternary.ts';
 import { fitRidge, trainSoftmax } from './train.ts';
@@ -69,6 +69,14 @@ export interface GenerateOptions {
 }
 
 const CHUNK = 256;
+/**
+ * Held-out text is scored in this many shards (fixed, so results do not depend
+ * on the number of threads); each starts at rest and first runs, unscored, the
+ * WARMUP characters before it. Membrane time constants are at most a few tens
+ * of substeps, so 256 characters of warm-up leave no trace of the cut.
+ */
+const SHARDS = 8;
+const WARMUP = 256;
 /** Training characters that the feature standardisation is estimated from. */
 const STANDARDIZE_CHARS = 50_000;
 
@@ -238,29 +246,67 @@ export class SpikingLM {
     const v = this.vocab.size;
     const idsAt = this.buffer('ids', ids.byteLength);
     heap.u16(idsAt, ids.length).set(ids);
-    const featAt = this.featureBuffer('eval', CHUNK);
-    const logitsAt = this.buffer('logits', CHUNK * v * 4);
-    const state = this.stateFor('eval');
-    reservoir.reset(state);
+    const featAt = this.featureBuffer('eval', CHUNK * SHARDS);
+    const logitsAt = this.buffer('logits', CHUNK * SHARDS * v * 4);
+    const total = ids.length - 1;
+    const shards = split(total, SHARDS).map(([a, b], s) => {
+      const state = this.stateFor(`eval${s}`);
+      reservoir.reset(state);
+      const warm = Math.max(0, a - WARMUP);
+      if (a > warm) reservoir.run(state, idsAt + warm * 2, a - warm);
+      return { a, b, state, featAt: featAt + s * CHUNK * width * 4 };
+    });
+    // The int8 path of a ternary readout uses shared scratch, so it stays on this thread.
+    const pool = this.ternaryReadout ? undefined : options.pool;
     const score = new Score();
     const p = new Float64Array(v);
-    const total = ids.length - 1;
-    for (let start = 0; start < total; start += CHUNK) {
-      const rows = Math.min(CHUNK, total - start);
-      reservoir.run(state, idsAt + start * 2, rows, featAt, width);
-      this.standardize(featAt, rows, width);
-      this.logits(featAt, logitsAt, rows);
-      const logits = heap.f32(logitsAt, rows * v);
-      const next = heap.u16(idsAt + (start + 1) * 2, rows);
-      for (let r = 0; r < rows; r++) {
-        const arg = softmaxRow(logits, r, v, this.beta, p);
-        score.add(p[next[r]], arg === next[r]);
+    let done = 0;
+    for (let pos = 0; done < total; pos += CHUNK) {
+      const rows = shards.map((sh) => Math.max(0, Math.min(CHUNK, sh.b - sh.a - pos)));
+      const calls = shards.map((sh, s): Call[] =>
+        rows[s] === 0
+          ? []
+          : [
+              ['runChars', sh.state, idsAt + (sh.a + pos) * 2, rows[s], sh.featAt, width],
+              [
+                'standardize',
+                sh.featAt,
+                rows[s],
+                width,
+                reservoir.featureSize,
+                this.featureMeanAt,
+                this.featureScaleAt,
+              ],
+            ],
+      );
+      runParts(
+        heap.k,
+        pool,
+        split(SHARDS, pool?.threads ?? 1).map(([x, y]) => calls.slice(x, y).flat()),
+      );
+      shards.forEach((sh, s) => {
+        if (rows[s] > 0) this.logits(sh.featAt, logitsAt + s * CHUNK * v * 4, rows[s]);
+      });
+      const logits = heap.f32(logitsAt, CHUNK * SHARDS * v);
+      for (let s = 0; s < SHARDS; s++) {
+        const next = heap.u16(idsAt + (shards[s].a + pos + 1) * 2, rows[s]);
+        for (let r = 0; r < rows[s]; r++) {
+          const arg = softmaxRow(logits, s * CHUNK + r, v, this.beta, p);
+          score.add(p[next[r]], arg === next[r]);
+        }
+        done += rows[s];
       }
-      options.onProgress?.({ phase, epoch, epochs, done: start + rows, total });
-      if ((start / CHUNK) % 64 === 63) await pause();
+      options.onProgress?.({ phase, epoch, epochs, done, total });
+      if ((pos / CHUNK) % 16 === 15) await pause();
     }
-    const c = reservoir.counts(state);
-    return { metrics: score.metrics(), firingRate: c.spikes / Math.max(1, c.updates) };
+    let spikes = 0;
+    let updates = 0;
+    for (const sh of shards) {
+      const c = reservoir.counts(sh.state);
+      spikes += c.spikes;
+      updates += c.updates;
+    }
+    return { metrics: score.metrics(), firingRate: spikes / Math.max(1, updates) };
   }
 
   /** Continues a prompt by sampling from the model. */

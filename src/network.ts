@@ -1,6 +1,6 @@
 // Seeded construction of the reservoir: time constants, thresholds, input
 // weights and the sparse recurrent synapses. Nothing here is trained.
-import type { ModelConfig } from './config.ts';
+import type { Dynamics, ModelConfig } from './config.ts';
 import { Rng, subSeed } from './rng.ts';
 import {
   packTernary,
@@ -8,6 +8,7 @@ import {
   ternarize,
   ternaryScale,
   ternaryToCsr,
+  U16_NEURONS,
 } from './ternary.ts';
 
 /** The fixed, random part of a model, laid out as the kernels read it. */
@@ -26,8 +27,11 @@ export interface Network {
   input: Float32Array;
   /** Synapses of presynaptic neuron j: rowStart[j] .. rowStart[j+1), u32[np + 1]. */
   rowStart: Uint32Array;
-  /** Postsynaptic neuron of each synapse, u32[synapses]. */
-  target: Uint32Array;
+  /**
+   * Postsynaptic neuron of each synapse: u16[synapses] when np ≤ 65,536 (the kernels then
+   * read 6 bytes per synapse instead of 8), else u32. Ternary networks' f32 view is u32.
+   */
+  target: Uint16Array | Uint32Array;
   /** Weight of each synapse, f32[synapses]. */
   weight: Float32Array;
   /**
@@ -37,6 +41,8 @@ export interface Network {
   ternary?: TernaryLayout;
   /** γ of the input weights when they are ternary (precision 'ternary'); input holds ±γ or 0. */
   inputGamma?: number;
+  /** The order of a substep the engine runs it with (config.dynamics); absent: 'standard'. */
+  dynamics?: Dynamics;
 }
 
 /** Builds the reservoir for a configuration; the same seed gives the same network. */
@@ -69,7 +75,11 @@ export function buildNetwork(config: ModelConfig, vocabSize: number): Network {
   }
 
   const csr = sparseRecurrent(n, np, config);
-  if (config.precision === 'float') return { n, np, vocabSize, leak, threshold, input, ...csr };
+  const { dynamics } = config;
+  if (config.precision === 'float') {
+    const target = np <= U16_NEURONS ? Uint16Array.from(csr.target) : csr.target;
+    return { n, np, vocabSize, leak, threshold, input, ...csr, target, dynamics };
+  }
   const ternary = packTernary(np, csr.rowStart, csr.target, csr.weight);
   const net: Network = {
     n,
@@ -80,6 +90,7 @@ export function buildNetwork(config: ModelConfig, vocabSize: number): Network {
     input,
     ...ternaryToCsr(ternary, np),
     ternary,
+    dynamics,
   };
   if (config.precision === 'ternary') {
     const inputGamma = ternaryScale(input, (i) => drawn[i] === 1);

@@ -7,6 +7,16 @@ export type KernelName = 'runChars' | 'matmulNT' | 'transpose' | 'adamStep' | 's
 /** A kernel call: its export name and numeric arguments. */
 export type Call = [name: KernelName, ...args: number[]];
 
+/** Runs parts of kernel calls on a pool's threads, or here one after another. */
+export function runParts(kernels: object, pool: Parallel | undefined, parts: Call[][]): void {
+  if (pool) {
+    pool.run(parts);
+    return;
+  }
+  const k = kernels as Record<string, (...a: number[]) => void>;
+  for (const part of parts) for (const [name, ...args] of part) k[name](...args);
+}
+
 /** Something that runs parts of kernel calls, one part per thread. */
 export interface Parallel {
   readonly threads: number;

@@ -1,13 +1,14 @@
 // A plain TypeScript reservoir with the same dynamics as the kernels, written
 // for clarity rather than speed. Tests hold the WebAssembly engine to it, and
 // it gives an independent count of spikes and synaptic events.
-import type { FeatureKind } from './config.ts';
+import type { Dynamics, FeatureKind } from './config.ts';
 import type { Network } from './network.ts';
 
 /** State and counters of the reference reservoir. */
 export class ReferenceReservoir {
   readonly net: Network;
   readonly substeps: number;
+  readonly dynamics: Dynamics;
   readonly v: Float32Array;
   readonly rec: Float32Array;
   readonly counts: Float32Array;
@@ -15,9 +16,11 @@ export class ReferenceReservoir {
   events = 0;
   updates = 0;
 
-  constructor(net: Network, substeps: number) {
+  /** `dynamics` defaults to the network's own, as in the engine's Reservoir. */
+  constructor(net: Network, substeps: number, dynamics: Dynamics = net.dynamics ?? 'standard') {
     this.net = net;
     this.substeps = substeps;
+    this.dynamics = dynamics;
     this.v = new Float32Array(net.np);
     this.rec = new Float32Array(net.np);
     this.counts = new Float32Array(net.np);
@@ -25,6 +28,11 @@ export class ReferenceReservoir {
 
   /** One substep for input symbol `id`; returns the neurons that fired, in order. */
   substep(id: number): number[] {
+    return this.dynamics === 'prototype' ? this.prototypeSubstep(id) : this.standardSubstep(id);
+  }
+
+  // Integrate, then spike where v ≥ θ and reset at once; rec came from the previous substep.
+  private standardSubstep(id: number): number[] {
     const { net, v, rec, counts } = this;
     const fired: number[] = [];
     for (let i = 0; i < net.np; i++) {
@@ -47,6 +55,31 @@ export class ReferenceReservoir {
         this.events++;
       }
     }
+    this.spikes += fired.length;
+    return fired;
+  }
+
+  // The prototype's order: spike where v > θ (from the previous substep's potential),
+  // propagate those spikes, integrate every neuron, then reset the ones that spiked.
+  private prototypeSubstep(id: number): number[] {
+    const { net, v, rec, counts } = this;
+    const fired: number[] = [];
+    for (let i = 0; i < net.np; i++) if (v[i] > net.threshold[i]) fired.push(i);
+    for (const j of fired) {
+      counts[j] += 1;
+      for (let e = net.rowStart[j]; e < net.rowStart[j + 1]; e++) {
+        rec[net.target[e]] = Math.fround(rec[net.target[e]] + net.weight[e]);
+        this.events++;
+      }
+    }
+    for (let i = 0; i < net.np; i++) {
+      const decayed = Math.fround(net.leak[i] * v[i]);
+      const input = Math.fround(net.input[id * net.np + i] + rec[i]);
+      v[i] = Math.fround(decayed + input);
+      rec[i] = 0;
+    }
+    for (const j of fired) v[j] = 0;
+    this.updates += net.np;
     this.spikes += fired.length;
     return fired;
   }

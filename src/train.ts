@@ -13,7 +13,7 @@ import { SnnlmError } from './errors.ts';
 import { type Metrics, Score, softmaxRow } from './metrics.ts';
 import type { EpochReport, RunOptions, SpikingLM, TrainReport } from './model.ts';
 import { pause } from './model.ts';
-import { type Call, type Parallel, split } from './parallel.ts';
+import { type Call, runParts, split } from './parallel.ts';
 
 const STEPS_PER_CHUNK = 32;
 
@@ -36,16 +36,6 @@ function openStreams(model: SpikingLM, ids: Uint16Array, count: number): Streams
   const states: number[] = [];
   for (let b = 0; b < count; b++) states.push(model.stateFor(`stream${b}`));
   return { states, idsAt, segment };
-}
-
-/** Runs kernel calls split in parts: on the pool's threads, or here in order. */
-function runParts(model: SpikingLM, pool: Parallel | undefined, parts: Call[][]): void {
-  if (pool) {
-    pool.run(parts);
-    return;
-  }
-  const k = model.heap.k as unknown as Record<string, (...a: number[]) => void>;
-  for (const part of parts) for (const [name, ...args] of part) k[name](...args);
 }
 
 /** Reservoir calls that advance every stream by `rows` characters from `pos`. */
@@ -129,13 +119,13 @@ export async function trainSoftmax(
     const score = new Score();
     for (let pos = 0; pos < stepsPerEpoch; pos += STEPS_PER_CHUNK) {
       const rows = Math.min(STEPS_PER_CHUNK, stepsPerEpoch - pos);
-      runParts(model, pool, streamCalls(model, streams, pos, rows, featAt, parts));
-      runParts(model, pool, standardizeCalls(model, featAt, rows * batch, parts));
+      runParts(model.heap.k, pool, streamCalls(model, streams, pos, rows, featAt, parts));
+      runParts(model.heap.k, pool, standardizeCalls(model, featAt, rows * batch, parts));
       for (let r = 0; r < rows; r++) {
         const x = featAt + r * batch * width * 4;
         // logits[B][V] = X[B][F] · W[V][F]ᵀ, split by rows of X.
         runParts(
-          model,
+          model.heap.k,
           pool,
           split(batch, parts).map(([a, b]) => [
             [
@@ -165,7 +155,7 @@ export async function trainSoftmax(
         const c2 = 1 / (1 - 0.999 ** step);
         // grad[V][F] = Gᵀ[V][B] · Xᵀ[F][B]ᵀ, split by rows of Gᵀ; then Adam on those rows.
         runParts(
-          model,
+          model.heap.k,
           pool,
           split(v, parts).map(([a, b]) => {
             const off = a * width * 4;
