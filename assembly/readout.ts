@@ -126,10 +126,48 @@ export function dot(x: usize, y: usize, k: i32): f32 {
 
 /** dst[j][i] = src[i][j] for i < m, j < n; rows of dst are ld floats apart. */
 export function transpose(src: usize, dst: usize, m: i32, n: i32, ld: i32): void {
-  for (let i = 0; i < m; i++) {
-    const row = src + ((<usize>i * <usize>n) << 2);
+  const rowBytes = <usize>n << 2;
+  const ldBytes = <usize>ld << 2;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    // 4 × 4 blocks: four row loads, eight shuffles, four column stores.
+    for (; i + 4 <= m; i += 4) {
+      const r0 = src + <usize>i * rowBytes;
+      const r1 = r0 + rowBytes;
+      const r2 = r1 + rowBytes;
+      const r3 = r2 + rowBytes;
+      const d = dst + (<usize>i << 2);
+      let j = 0;
+      for (; j + 4 <= n; j += 4) {
+        const o = <usize>j << 2;
+        const a = v128.load(r0 + o);
+        const b = v128.load(r1 + o);
+        const c = v128.load(r2 + o);
+        const e = v128.load(r3 + o);
+        const ab01 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
+        const ab23 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+        const ce01 = v128.shuffle<f32>(c, e, 0, 4, 1, 5);
+        const ce23 = v128.shuffle<f32>(c, e, 2, 6, 3, 7);
+        const at = d + <usize>j * ldBytes;
+        v128.store(at, v128.shuffle<f32>(ab01, ce01, 0, 1, 4, 5));
+        v128.store(at + ldBytes, v128.shuffle<f32>(ab01, ce01, 2, 3, 6, 7));
+        v128.store(at + 2 * ldBytes, v128.shuffle<f32>(ab23, ce23, 0, 1, 4, 5));
+        v128.store(at + 3 * ldBytes, v128.shuffle<f32>(ab23, ce23, 2, 3, 6, 7));
+      }
+      for (; j < n; j++) {
+        const at = d + <usize>j * ldBytes;
+        const o = <usize>j << 2;
+        store<f32>(at, load<f32>(r0 + o));
+        store<f32>(at, load<f32>(r1 + o), 4);
+        store<f32>(at, load<f32>(r2 + o), 8);
+        store<f32>(at, load<f32>(r3 + o), 12);
+      }
+    }
+  }
+  for (; i < m; i++) {
+    const row = src + <usize>i * rowBytes;
     for (let j = 0; j < n; j++) {
-      store<f32>(dst + ((<usize>j * <usize>ld + <usize>i) << 2), load<f32>(row + (<usize>j << 2)));
+      store<f32>(dst + <usize>j * ldBytes + (<usize>i << 2), load<f32>(row + (<usize>j << 2)));
     }
   }
 }

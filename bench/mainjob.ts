@@ -3,11 +3,13 @@
 // readout), on a slice of the training split for 1 epoch. Reports training
 // characters/s, wall time, peak resident memory (sampled) and the WebAssembly
 // memory. run.ts starts this file in its own process so the memory is the job's.
+import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_CONFIG } from '../src/config.ts';
 import { loadCorpus } from '../src/corpus.ts';
 import { softmaxRow } from '../src/metrics.ts';
 import { type Progress, SpikingLM } from '../src/model.ts';
+import { ThreadPool } from '../src/threads.ts';
 import { Vocabulary } from '../src/vocab.ts';
 import { DATA_DIR, fmt, note, table } from './common.ts';
 
@@ -93,6 +95,44 @@ export async function mainjobBench(): Promise<void> {
       `(${fmt(corpus.validation.length)}) for ${DEFAULT_CONFIG.epochs} epochs; it is not measured.`,
   );
   breakdown(model, vocab.size);
+  await threadsRatio(train, validation, vocab);
+}
+
+// The same shortened job on one thread and on all cores (worker threads over
+// shared memory), alternating so that drifting machine speed hits both alike.
+async function threadsRatio(train: string, validation: string, vocab: Vocabulary): Promise<void> {
+  const threads = Math.max(2, availableParallelism());
+  const config = { ...DEFAULT_CONFIG, epochs: 1 };
+  const seconds: Record<string, number[]> = { one: [], many: [] };
+  let same = true;
+  for (let round = 0; round < 2; round++) {
+    const one = await SpikingLM.create(config, vocab, 'simd');
+    let t0 = performance.now();
+    await one.train(train, validation);
+    seconds.one.push((performance.now() - t0) / 1000);
+
+    const many = await SpikingLM.create(config, vocab, 'threads');
+    const pool = await ThreadPool.start(many.heap.k, threads);
+    t0 = performance.now();
+    await many.train(train, validation, { pool });
+    seconds.many.push((performance.now() - t0) / 1000);
+    await pool.close();
+    same &&= one.readoutWeights().every((w, i) => Object.is(w, many.readoutWeights()[i]));
+  }
+  const best = (xs: number[]) => Math.min(...xs);
+  table(
+    `Training (train + validation, 1 epoch on the slice): 1 thread against ${threads}`,
+    ['threads', 'best of 2 s', 'speed-up'],
+    [
+      ['1', fmt(best(seconds.one), 2), '1.00×'],
+      [
+        String(threads),
+        fmt(best(seconds.many), 2),
+        `${(best(seconds.one) / best(seconds.many)).toFixed(2)}×`,
+      ],
+    ],
+  );
+  note(`Readout weights bit-identical between 1 and ${threads} threads: ${same ? 'yes' : 'NO'}.`);
 }
 
 // One training step's parts, timed one by one on the model's own buffers and

@@ -6,6 +6,7 @@
 //   curves    test bpc against neurons and against training characters
 //   ablation  spikes, membrane and hybrid readouts over several seeds
 //   compare   the spiking model against ESN, random LSTM, n-grams and a hashed control
+//   energy    operation counts and energy estimates of a saved model
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -40,6 +41,7 @@ Commands:
   ablation   compare spike, membrane and hybrid readouts over several seeds
   compare    the comparison table: spiking readouts, ESN, random LSTM,
              Kneser-Ney n-grams and a hashed n-gram softmax control
+  energy     operation counts and energy estimates per character of a saved model
 
 Run 'snnlm <command> --help' for a command's options.`,
   train: `Usage: snnlm train [options]
@@ -201,6 +203,29 @@ Options:
   --json               end by printing the result as one JSON object
   --quiet              no progress bar
   -h, --help           this text`,
+  energy: `Usage: snnlm energy --model FILE [options]
+
+Runs a saved model on held-out characters and reports, per character, what it
+computed (synaptic events, additions, multiplications, membrane updates, readout
+multiply-accumulates, memory reads by kind), by component (input projection,
+recurrence, membrane update, readout), event-driven against dense (every synapse
+every substep), priced with published energies per operation (45 nm CMOS, Loihi,
+TrueNorth) and with the research prototype's convention beside a symmetric one.
+Writes energy.md, energy.json, energy.html (self-contained, inline SVG charts)
+and the charts as SVG files.
+
+Options:
+  --model FILE         a model saved by snnlm train (required)
+  --corpus NAME|PATH   corpus whose test split is run (default: the one it was
+                       trained on)
+  --data-dir DIR       folder holding named corpora (default: $SNNLM_DATA_DIR)
+  --chars N            test characters to run, from its start (default: 10000)
+  --profiles FILE      JSON energy profiles added to src/energy-profiles.json
+                       (same shape; a profile with the same id replaces it)
+  --baselines          also count an ESN and a random LSTM of the same size
+  --out DIR            where to write the report (default: runs/energy-CORPUS)
+  --json               end by printing the result as one JSON object
+  -h, --help           this text`,
 };
 
 const COMMON = {
@@ -224,6 +249,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'curves') return curvesCommand(rest);
   if (command === 'ablation') return ablationCommand(rest);
   if (command === 'compare') return compareCommand(rest);
+  if (command === 'energy') return energyCommand(rest);
   throw new SnnlmError(`unknown command '${command}'`, 'run snnlm --help for the commands');
 }
 
@@ -701,6 +727,68 @@ async function compareCommand(args: string[]): Promise<void> {
   const paths = await writeReport(outDir, compareReport(result, meta));
   for (const path of paths) log(`wrote   ${path}`);
   if (opts.json) console.log(JSON.stringify({ ...meta, ...result, files: paths }));
+}
+
+async function energyCommand(args: string[]): Promise<void> {
+  const opts = parse('energy', () =>
+    parseArgs({
+      args,
+      strict: true,
+      options: {
+        ...COMMON,
+        model: { type: 'string' },
+        chars: { type: 'string' },
+        profiles: { type: 'string' },
+        baselines: { type: 'boolean' },
+        out: { type: 'string' },
+      },
+    }),
+  );
+  if (opts.help) return void console.log(HELP.energy);
+  const log = opts.json ? console.error : console.log;
+  // Imported here, as for curves: the charting libraries take a second to load.
+  const { estimateEnergy, loadProfiles } = await import('./energy.ts');
+  const { energy, energyReport } = await import('./energy-report.ts');
+  const chars = countFlag('chars', opts.chars ?? '10000', 2, '10000');
+  const extra = opts.profiles ? await readJsonFile(opts.profiles) : undefined;
+  const profiles = loadProfiles(extra);
+  const model = await loadModel(opts.model, 'energy');
+  const spec = opts.corpus ?? String(model.trainedOn ?? 'tinyshakespeare');
+  const corpus = await loadCorpus(spec, { dataDir: opts['data-dir'] });
+  const outDir = resolve(opts.out ?? `runs/energy-${corpus.name}`);
+  log(`corpus  ${corpus.name}: test split, first ${chars} characters`);
+  log(`profiles ${profiles.map((p) => p.id).join(', ')}`);
+
+  const result = await estimateEnergy(model.lm, corpus.test, {
+    chars,
+    profiles,
+    baselines: opts.baselines === true,
+  });
+  const meta = { command: commandLine(['energy', ...args]), corpus: corpus.name };
+  const paths = await writeReport(outDir, await energyReport(result, meta));
+  const ref = result.energy['cmos45-sram'];
+  for (const m of result.models) {
+    const parts = ref ? Object.values(ref[m.model]) : [];
+    const total = parts.reduce((a, x) => a + x.total, 0);
+    log(`${m.model.padEnd(15)} ${ref ? `${energy(total)} per character (cmos45-sram)` : ''}`);
+  }
+  for (const path of paths) log(`wrote   ${path}`);
+  if (opts.json) console.log(JSON.stringify({ ...meta, ...result, files: paths }));
+}
+
+async function readJsonFile(path: string): Promise<unknown> {
+  const { readFile } = await import('node:fs/promises');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new SnnlmError(`cannot read ${path}`, 'check the path of --profiles');
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new SnnlmError(`${path} is not valid JSON: ${(err as Error).message}`, 'fix the file');
+  }
 }
 
 async function loadModel(path: string | undefined, command: string) {

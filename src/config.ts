@@ -37,7 +37,7 @@ export interface ModelConfig {
   neurons: number;
   /** Fraction of possible recurrent synapses that exist (random, fixed). @default 0.02 */
   connectivity: number;
-  /** Standard deviation of recurrent synaptic weights. @default 0.1 */
+  /** Standard deviation of recurrent synaptic weights. @default 0.02 */
   recurrentScale: number;
   /** Standard deviation of input weights (current per substep, threshold units). @default 0.5 */
   inputScale: number;
@@ -77,7 +77,7 @@ export interface ModelConfig {
 export const DEFAULT_CONFIG: Readonly<ModelConfig> = Object.freeze({
   neurons: 1000,
   connectivity: 0.02,
-  recurrentScale: 0.1,
+  recurrentScale: 0.02,
   inputScale: 0.5,
   inputConnectivity: 1,
   tauMin: 2,

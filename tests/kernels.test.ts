@@ -90,6 +90,26 @@ for (const build of ['simd', 'scalar'] as Build[]) {
     }
   }
 
+  test(`${build}: transpose writes each block of columns, any shape`, async () => {
+    const heap = new Heap(await loadKernels(build));
+    for (const [m, n, ld] of [
+      [7, 9, 12],
+      [8, 12, 8],
+      [13, 5, 20],
+    ]) {
+      const a = Float32Array.from({ length: m * n }, (_, i) => i * 0.5 - 3);
+      const dst = heap.alloc(n * ld * 4);
+
+      heap.k.transpose(heap.put(a), dst, m, n, ld);
+
+      const d = heap.f32(dst, n * ld);
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++)
+          assert.is(d[j * ld + i], a[i * n + j], `${m}×${n} [${i}][${j}]`);
+      }
+    }
+  });
+
   test(`${build}: matmulNT and adamStep match plain loops`, async () => {
     const heap = new Heap(await loadKernels(build));
     const rng = new Rng(5);
