@@ -13,14 +13,20 @@ export const outdir = fileURLToPath(new URL('../build/demo/', import.meta.url));
 const ALLOWED_NODE_IMPORTS = new Map([['src/engine.ts', ['node:fs/promises']]]);
 
 export async function buildDemo(): Promise<void> {
-  for (const wasm of ['build/snnlm.wasm', 'build/snnlm-scalar.wasm']) {
+  for (const wasm of ['build/snnlm.wasm', 'build/snnlm-scalar.wasm', 'build/snnlm-threads.wasm']) {
     await stat(`${root}${wasm}`).catch(() => {
       throw new Error(`missing ${wasm}: run 'npm run build' to compile the kernels first`);
     });
   }
   const result = await esbuild.build({
     absWorkingDir: root,
-    entryPoints: { main: 'demo/main.ts', worker: 'demo/worker.ts' },
+    // The kernel worker is an entry of its own: the training worker starts it by URL, next to
+    // its own bundle in /dist/ (demo/worker.ts).
+    entryPoints: {
+      main: 'demo/main.ts',
+      worker: 'demo/worker.ts',
+      'kernel-worker': 'src/kernel-worker-browser.ts',
+    },
     outdir,
     bundle: true,
     format: 'esm',

@@ -12,6 +12,7 @@ const ui = {
   engine: $('engine'),
   isolated: $('isolated'),
   threads: $('threads'),
+  threadsNote: $('threads-note'),
   text: $<HTMLTextAreaElement>('text'),
   sample: $<HTMLButtonElement>('sample'),
   textFile: $<HTMLInputElement>('textfile'),
@@ -46,6 +47,11 @@ const ui = {
 };
 
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+/** ?threads=N caps the training threads, e.g. 1 to compare with one thread; else no cap. */
+const threadCap = ((): number | undefined => {
+  const n = Number(new URLSearchParams(location.search).get('threads') ?? Number.NaN);
+  return Number.isInteger(n) && n >= 1 ? n : undefined;
+})();
 let ready = false;
 let busy = false;
 let hasModel = false;
@@ -66,6 +72,26 @@ function refresh(): void {
   ui.modelFile.disabled = !idle;
   ui.sample.disabled = !idle;
   document.body.dataset.state = !ready ? 'loading' : busy ? 'busy' : 'idle';
+}
+
+/** Shows how many threads training uses (before any training: would use). */
+function showThreads(threads: number, isolated: boolean, trained: boolean): void {
+  ui.threads.textContent = `Threads: ${threads}`;
+  ui.threads.classList.toggle('yes', threads > 1);
+  ui.threads.classList.toggle('no', threads === 1);
+  ui.threads.dataset.value = String(threads);
+  const why = !isolated
+    ? 'the page is not cross-origin isolated, which shared memory needs'
+    : threadCap !== undefined && threads === threadCap
+      ? `the page's ?threads=${threadCap} asks for at most ${threadCap}`
+      : 'the browser reports a single core, or lacks WebAssembly SIMD';
+  ui.threadsNote.textContent =
+    threads > 1
+      ? `Training ${trained ? 'ran' : 'runs'} in a Web Worker, so this page stays responsive, ` +
+        `and on ${threads} threads over shared WebAssembly memory (the worker and ` +
+        `${threads - 1} more), with the same result as one thread.`
+      : `Training ${trained ? 'ran' : 'runs'} in one Web Worker, so this page stays ` +
+        `responsive, on a single thread: ${why}.`;
 }
 
 function status(message: string, error = false): void {
@@ -175,8 +201,7 @@ worker.onmessage = (event: MessageEvent<Reply>) => {
       ui.isolated.textContent = `Cross-origin isolated: ${isolated ? 'yes' : 'no'}`;
       ui.isolated.classList.add(isolated ? 'yes' : 'no');
       ui.isolated.dataset.value = String(isolated);
-      ui.threads.textContent = 'Threads: 1 (multi-threading not implemented yet)';
-      ui.threads.classList.add('no');
+      showThreads(Math.min(reply.threads, threadCap ?? reply.threads), isolated, false);
       status('Ready. Paste or load a text, then train, or load a model file.');
       break;
     }
@@ -224,6 +249,7 @@ worker.onmessage = (event: MessageEvent<Reply>) => {
       ui.rate.textContent = percent(reply.firingRate);
       ui.best.textContent = String(reply.bestEpoch);
       ui.time.textContent = `${reply.seconds.toFixed(1)} s`;
+      showThreads(reply.threads, ui.isolated.dataset.value === 'true', true);
       showModel(reply.info);
       status('Trained. Generate text below, or download the model for the CLI.');
       break;
@@ -323,7 +349,7 @@ ui.train.addEventListener('click', () => {
   ui.epochsTable.hidden = true;
   ui.bpc.textContent = ui.rate.textContent = ui.best.textContent = ui.time.textContent = '–';
   ui.progress.value = 0;
-  send({ type: 'train', text: ui.text.value, config });
+  send({ type: 'train', text: ui.text.value, config, threads: threadCap });
 });
 
 ui.modelFile.addEventListener('change', async () => {

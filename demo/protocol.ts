@@ -6,7 +6,8 @@ import type { EpochReport, ModelConfig, Progress } from '../src/index.ts';
 export type DemoConfig = Pick<ModelConfig, 'neurons' | 'epochs' | 'batchSize' | 'seed'>;
 
 export type Request =
-  | { type: 'train'; text: string; config: DemoConfig }
+  /** `threads` caps the threads training may use (the page's ?threads=N); default all. */
+  | { type: 'train'; text: string; config: DemoConfig; threads?: number }
   | { type: 'load'; bytes: Uint8Array; name: string }
   | { type: 'generate'; prompt: string; length: number; temperature: number; seed?: number }
   | { type: 'save' };
@@ -36,7 +37,8 @@ export interface RasterChunk {
 }
 
 export type Reply =
-  | { type: 'ready'; crossOriginIsolated: boolean; simd: boolean }
+  /** `threads`: how many threads training would use here, uncapped. */
+  | { type: 'ready'; crossOriginIsolated: boolean; simd: boolean; threads: number }
   | { type: 'split'; train: number; validation: number }
   | { type: 'progress'; progress: Progress }
   | { type: 'raster'; raster: RasterChunk; reset: boolean }
@@ -48,6 +50,8 @@ export type Reply =
       bestEpoch: number;
       firingRate: number;
       seconds: number;
+      /** Threads the training ran on. */
+      threads: number;
     }
   | { type: 'loaded'; info: ModelInfo }
   | { type: 'generated'; prompt: string; text: string; seed: number; ms: number }

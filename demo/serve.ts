@@ -1,6 +1,6 @@
 // The demo's web server: builds the bundles (demo/build.ts), then serves the page, the bundles
 // and the kernels on localhost. Every response carries COOP/COEP so the page is cross-origin
-// isolated, as shared-memory threads will require.
+// isolated, as shared-memory threads require.
 //
 //   tsx demo/serve.ts [--port N] [--host H] [--no-build]
 //
@@ -41,6 +41,8 @@ const ROUTES: Record<string, string> = {
   '/dist/main.js.map': join(outdir, 'main.js.map'),
   '/dist/worker.js': join(outdir, 'worker.js'),
   '/dist/worker.js.map': join(outdir, 'worker.js.map'),
+  '/dist/kernel-worker.js': join(outdir, 'kernel-worker.js'),
+  '/dist/kernel-worker.js.map': join(outdir, 'kernel-worker.js.map'),
 };
 
 /** The compiled kernels, any build: /build/NAME.wasm, a plain name, never a path. */

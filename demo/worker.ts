@@ -14,6 +14,7 @@ import {
   SpikingLM,
   Vocabulary,
 } from '../src/index.ts';
+import { BrowserThreadPool } from '../src/threads-browser.ts';
 import type { DemoConfig, ModelInfo, RasterChunk, Reply, Request } from './protocol.ts';
 
 // lib.dom types `self` as a Window; this is the slice of a worker's global scope used here.
@@ -34,6 +35,10 @@ const PROBE_CHARS = 6;
 const RASTER_AFTER_GENERATE = 400;
 /** Minimum milliseconds between progress messages, so the page is not flooded. */
 const PROGRESS_EVERY = 60;
+/** Most threads training uses: past a few, the serial parts and startup outweigh the gain. */
+const MAX_THREADS = 4;
+/** The bundled src/kernel-worker-browser.ts, next to this bundle (demo/build.ts). */
+const KERNEL_WORKER = new URL('./kernel-worker.js', import.meta.url);
 
 let model: SpikingLM | undefined;
 let info: ModelInfo | undefined;
@@ -45,6 +50,19 @@ const build: Promise<Build> = loadKernels('simd').then(
   () => 'simd',
   () => 'scalar',
 );
+
+/**
+ * Threads training can use: more than one only where shared memory works (a cross-origin
+ * isolated page), there are cores to spare, and the shared-memory build loads.
+ */
+const threadsAvailable: Promise<number> = build.then(async (b) => {
+  const cores = Math.min(navigator.hardwareConcurrency || 1, MAX_THREADS);
+  if (b !== 'simd' || !scope.crossOriginIsolated || cores < 2) return 1;
+  return loadKernels('threads').then(
+    () => cores,
+    () => 1,
+  );
+});
 
 function post(message: Reply, transfer: Transferable[] = []): void {
   scope.postMessage(message, transfer);
@@ -137,7 +155,7 @@ function split(text: string): { train: string; validation: string } {
   return { train: text.slice(0, at), validation: text.slice(at) };
 }
 
-async function train(text: string, config: DemoConfig): Promise<void> {
+async function train(text: string, config: DemoConfig, cap = Infinity): Promise<void> {
   if (text.length < 200) {
     throw new SnnlmError(
       `the text has ${text.length} characters; training needs at least 200`,
@@ -148,7 +166,13 @@ async function train(text: string, config: DemoConfig): Promise<void> {
   post({ type: 'split', train: parts.train.length, validation: parts.validation.length });
   model = undefined;
   info = undefined;
-  const lm = await SpikingLM.create(config, Vocabulary.fromText(parts.train), await build);
+  const threads = Math.max(1, Math.min(cap, await threadsAvailable));
+  // The 'threads' build is the SIMD build over shared memory: the same model, bit for bit.
+  const lm = await SpikingLM.create(
+    config,
+    Vocabulary.fromText(parts.train),
+    threads > 1 ? 'threads' : await build,
+  );
   if (!(lm.reservoir instanceof Reservoir)) throw new Error('expected a spiking reservoir');
   const probe = new Probe(lm);
   probe.start(parts.train);
@@ -165,7 +189,12 @@ async function train(text: string, config: DemoConfig): Promise<void> {
     const raster = probe.next(PROBE_CHARS);
     post({ type: 'raster', raster, reset: false }, [raster.counts.buffer]);
   };
-  const report = await lm.train(parts.train, parts.validation, { onProgress });
+  const pool =
+    threads > 1 ? await BrowserThreadPool.start(lm.heap.k, threads, KERNEL_WORKER) : undefined;
+  // Generating afterwards is sequential, so the workers are not kept.
+  const report = await lm
+    .train(parts.train, parts.validation, { onProgress, pool })
+    .finally(() => pool?.close());
   for (const epoch of report.epochs) post({ type: 'epoch', epoch });
   model = lm;
   info = describe(lm, 'trained in this page');
@@ -176,6 +205,7 @@ async function train(text: string, config: DemoConfig): Promise<void> {
     bestEpoch: report.bestEpoch,
     firingRate: report.firingRate,
     seconds: report.trainSeconds,
+    threads,
   });
 }
 
@@ -215,7 +245,7 @@ function save(): void {
 }
 
 async function handle(request: Request): Promise<void> {
-  if (request.type === 'train') return train(request.text, request.config);
+  if (request.type === 'train') return train(request.text, request.config, request.threads);
   if (request.type === 'load') return load(request.bytes, request.name);
   if (request.type === 'generate') {
     return generate(request.prompt, request.length, request.temperature, request.seed);
@@ -239,6 +269,11 @@ scope.onmessage = (event) => {
     });
 };
 
-build.then((b) =>
-  post({ type: 'ready', crossOriginIsolated: scope.crossOriginIsolated, simd: b === 'simd' }),
+Promise.all([build, threadsAvailable]).then(([b, threads]) =>
+  post({
+    type: 'ready',
+    crossOriginIsolated: scope.crossOriginIsolated,
+    simd: b === 'simd',
+    threads,
+  }),
 );

@@ -7,7 +7,6 @@
 //   ablation  spikes, membrane and hybrid readouts over several seeds
 //   compare   the spiking model against ESN, random LSTM, n-grams and a hashed control
 //   energy    operation counts and energy estimates of a saved model
-import { mkdir } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
@@ -22,6 +21,7 @@ import type { Metrics } from './metrics.ts';
 import type { Progress } from './model.ts';
 import { SpikingLM } from './model.ts';
 import { loadModelFile, saveModelFile } from './modelfile-node.ts';
+import { prepareOutputDir, prepareOutputFile } from './output-path.ts';
 import { modelFromFile, modelToFile } from './persist.ts';
 import { defaultThreads, ThreadPool } from './threads.ts';
 import { checkSpace, DEFAULT_SPACE, readSpaceFile, type Trial, tune } from './tune.ts';
@@ -224,6 +224,8 @@ Options:
                        (same shape; a profile with the same id replaces it)
   --baselines          also count an ESN and a random LSTM of the same size
   --out DIR            where to write the report (default: runs/energy-CORPUS)
+  --verify             recount events, additions and multiplications with the
+                       plain TypeScript reservoir and fail unless they are equal
   --json               end by printing the result as one JSON object
   -h, --help           this text`,
 };
@@ -284,9 +286,14 @@ async function train(args: string[]): Promise<void> {
   if (opts.seed !== undefined) Object.assign(partial, parseSetting(`seed=${opts.seed}`));
   const config = resolveConfig(partial);
 
-  const corpusSpec = opts.corpus ?? 'tinyshakespeare';
+  const named = corpusNames().includes(opts.corpus ?? 'tinyshakespeare');
+  // A path is stored absolute, so that eval finds it from any folder.
+  const corpusSpec = named ? (opts.corpus ?? 'tinyshakespeare') : resolve(opts.corpus as string);
   const corpus = await loadCorpus(corpusSpec, { dataDir: opts['data-dir'] });
-  const out = resolve(opts.out ?? `runs/${corpus.name}.snnlm`);
+  const out = prepareOutputFile(
+    opts.out ?? `runs/${corpus.name}.snnlm`,
+    corpus.source.split(',').map((s) => s.trim()),
+  );
   log(`corpus  ${corpus.name}: ${corpus.source}`);
   log(
     `splits  train ${corpus.train.length}, validation ${corpus.validation.length}, ` +
@@ -317,10 +324,11 @@ async function train(args: string[]): Promise<void> {
   await pool?.close();
   bar.stop();
 
-  await mkdir(dirname(out), { recursive: true });
   const { header, sections } = modelToFile(model, { corpus: corpusSpec, corpusName: corpus.name });
   await saveModelFile(out, header, sections);
-  const sample = model.generate('\n', { length: 200 });
+  // A newline starts the sample where the text has one; otherwise its first character.
+  const start = vocab.idOf('\n') >= 0 ? '\n' : Array.from(corpus.train)[0];
+  const sample = model.generate(start, { length: 200 });
 
   log(`kept epoch ${report.bestEpoch} (best validation bpc)`);
   log(`validation  ${line(report.validation)}`);
@@ -517,7 +525,7 @@ async function tuneCommand(args: string[]): Promise<void> {
     { seed },
     (config) => checkSpace(space, config),
   );
-  const out = resolve(opts.out ?? `runs/tune-${corpus.name}.json`);
+  const out = prepareOutputFile(opts.out ?? `runs/tune-${corpus.name}.json`, [corpus.source]);
   log(`seed    ${seed}`);
   log(
     `search  ${trials} trials from ${budgetChars} training characters, scored on ` +
@@ -596,7 +604,7 @@ async function curvesCommand(args: string[]): Promise<void> {
     opts,
     extra,
   );
-  const outDir = resolve(opts.out ?? `runs/curves-${corpus.name}`);
+  const outDir = prepareOutputDir(opts.out ?? `runs/curves-${corpus.name}`);
 
   const result = await learningCurves(splits, {
     base,
@@ -632,7 +640,7 @@ async function ablationCommand(args: string[]): Promise<void> {
   if (opts.help) return void console.log(HELP.ablation);
   const seeds = opts.seeds ? listFlag('seeds', opts.seeds, -2147483648, '1,2,3') : [1, 2, 3];
   const { log, base, corpus, splits, threads, progress } = await experimentSetup('ablation', opts);
-  const outDir = resolve(opts.out ?? `runs/ablation-${corpus.name}`);
+  const outDir = prepareOutputDir(opts.out ?? `runs/ablation-${corpus.name}`);
   log(`seeds   ${seeds.join(', ')}`);
   log(`compare ${ABLATION_FEATURES.join(', ')}`);
 
@@ -700,7 +708,7 @@ async function compareCommand(args: string[]): Promise<void> {
     throw new SnnlmError(`--hash-lr must be > 0, got ${hashLearningRate}`, '--hash-lr 0.1');
   }
   const { log, base, corpus, splits, threads, progress } = await experimentSetup('compare', opts);
-  const outDir = resolve(opts.out ?? `runs/compare-${corpus.name}`);
+  const outDir = prepareOutputDir(opts.out ?? `runs/compare-${corpus.name}`);
   log(`seeds   ${seeds.join(', ')}`);
 
   const result = await compare(splits, {
@@ -741,13 +749,14 @@ async function energyCommand(args: string[]): Promise<void> {
         profiles: { type: 'string' },
         baselines: { type: 'boolean' },
         out: { type: 'string' },
+        verify: { type: 'boolean' },
       },
     }),
   );
   if (opts.help) return void console.log(HELP.energy);
   const log = opts.json ? console.error : console.log;
   // Imported here, as for curves: the charting libraries take a second to load.
-  const { estimateEnergy, loadProfiles } = await import('./energy.ts');
+  const { checkAgainstReference, estimateEnergy, loadProfiles } = await import('./energy.ts');
   const { energy, energyReport } = await import('./energy-report.ts');
   const chars = countFlag('chars', opts.chars ?? '10000', 2, '10000');
   const extra = opts.profiles ? await readJsonFile(opts.profiles) : undefined;
@@ -755,7 +764,7 @@ async function energyCommand(args: string[]): Promise<void> {
   const model = await loadModel(opts.model, 'energy');
   const spec = opts.corpus ?? String(model.trainedOn ?? 'tinyshakespeare');
   const corpus = await loadCorpus(spec, { dataDir: opts['data-dir'] });
-  const outDir = resolve(opts.out ?? `runs/energy-${corpus.name}`);
+  const outDir = prepareOutputDir(opts.out ?? `runs/energy-${corpus.name}`);
   log(`corpus  ${corpus.name}: test split, first ${chars} characters`);
   log(`profiles ${profiles.map((p) => p.id).join(', ')}`);
 
@@ -773,7 +782,25 @@ async function energyCommand(args: string[]): Promise<void> {
     log(`${m.model.padEnd(15)} ${ref ? `${energy(total)} per character (cmos45-sram)` : ''}`);
   }
   for (const path of paths) log(`wrote   ${path}`);
-  if (opts.json) console.log(JSON.stringify({ ...meta, ...result, files: paths }));
+  let verified: unknown;
+  if (opts.verify) {
+    if (model.lm.config.precision !== 'float') {
+      throw new SnnlmError('--verify covers float synapses only', 'leave out --verify');
+    }
+    const checks = checkAgainstReference(model.lm, corpus.test, chars, result.totals);
+    for (const c of checks) {
+      const same = c.report === c.reference ? 'equal' : 'DIFFERENT';
+      log(`verify  ${c.counter}: report ${c.report}, TypeScript reference ${c.reference}, ${same}`);
+    }
+    verified = checks;
+    if (checks.some((c) => c.report !== c.reference)) {
+      throw new SnnlmError(
+        "the kernels' counts differ from the TypeScript reference",
+        'this is a bug in snnlm; please report it with the model file',
+      );
+    }
+  }
+  if (opts.json) console.log(JSON.stringify({ ...meta, ...result, verified, files: paths }));
 }
 
 async function readJsonFile(path: string): Promise<unknown> {
@@ -884,10 +911,23 @@ function line(m: Metrics): string {
   );
 }
 
+// A reader that goes away (`snnlm generate | head`) is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
 main(process.argv.slice(2)).catch((err: unknown) => {
+  const system = err as NodeJS.ErrnoException;
   if (err instanceof SnnlmError) {
     console.error(`snnlm: ${err.message}`);
     if (err.hint) console.error(`hint: ${err.hint}`);
+  } else if (system?.code && system.syscall) {
+    // A file-system error from writing a report: say what failed, without a stack trace.
+    console.error(`snnlm: ${system.message}`);
+    console.error('hint: check that the output path is a folder or file you can write to');
   } else {
     console.error(err);
   }

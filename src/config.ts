@@ -149,6 +149,9 @@ function check(field: string, value: unknown, rule: Rule): void {
   if (low || value > rule.max) throw fail(String(value));
 }
 
+/** Most recurrent synapses a network may have: 150 M synapses take about 1 GiB. */
+export const MAX_SYNAPSES = 150_000_000;
+
 /** Fills defaults into a partial configuration and checks every field. */
 export function resolveConfig(partial: Partial<ModelConfig> = {}): ModelConfig {
   if (partial === null || typeof partial !== 'object' || Array.isArray(partial)) {
@@ -158,7 +161,7 @@ export function resolveConfig(partial: Partial<ModelConfig> = {}): ModelConfig {
     );
   }
   for (const key of Object.keys(partial)) {
-    if (!(key in RULES)) {
+    if (!Object.hasOwn(RULES, key)) {
       throw new SnnlmError(
         `unknown configuration field '${key}'`,
         `known fields: ${Object.keys(RULES).join(', ')}`,
@@ -173,6 +176,15 @@ export function resolveConfig(partial: Partial<ModelConfig> = {}): ModelConfig {
     throw new SnnlmError(
       `configuration field 'tauMax' (${config.tauMax}) is below 'tauMin' (${config.tauMin})`,
       'set tauMax ≥ tauMin',
+    );
+  }
+  // Synapses are held in WebAssembly memory (up to 2 GiB here) at 6 to 8 bytes each.
+  const synapses = config.neurons * config.neurons * config.connectivity;
+  if (synapses > MAX_SYNAPSES) {
+    throw new SnnlmError(
+      `the configuration asks for about ${Math.round(synapses).toLocaleString('en')} recurrent ` +
+        `synapses (neurons² × connectivity); at most ${MAX_SYNAPSES.toLocaleString('en')} fit`,
+      'lower neurons or connectivity',
     );
   }
   if (config.batchSize % 4 !== 0) {

@@ -30,6 +30,7 @@ import { Reservoir, type ReservoirCounts } from './engine.ts';
 import { SnnlmError } from './errors.ts';
 import { type Metrics, Score, softmaxRow } from './metrics.ts';
 import type { SpikingLM } from './model.ts';
+import { ReferenceReservoir } from './reference.ts';
 
 export const COMPONENTS = ['input', 'recurrence', 'membrane', 'readout'] as const;
 export type Component = (typeof COMPONENTS)[number];
@@ -622,4 +623,40 @@ async function runBaseline(kind: BaselineKind, model: SpikingLM, ids: Uint16Arra
   source.reset(state);
   source.run(state, idsAt, ids.length);
   return baselineTotals(source, state, model.vocab.size);
+}
+
+/** One counter as the kernels' report has it and as the TypeScript reference counts it. */
+export interface CountCheck {
+  counter: string;
+  report: number;
+  reference: number;
+}
+
+/**
+ * Counts the same characters with the plain TypeScript reservoir (src/reference.ts),
+ * which shares no code with the kernels, and sets its events, additions and
+ * multiplications beside the report's. The LIF step costs, per neuron per substep,
+ * one multiply (leak · v) and two additions (drive + rec, then the sum); each
+ * synaptic event one addition. Float synapses only.
+ */
+export function checkAgainstReference(
+  model: SpikingLM,
+  text: string,
+  chars: number,
+  totals: Breakdown,
+): CountCheck[] {
+  const ids = model.vocab.encode(Array.from(text).slice(0, chars).join('')).ids;
+  const ref = new ReferenceReservoir(model.net, model.config.substeps);
+  for (const id of ids) ref.char(id, model.config.features);
+  const reservoir = [totals.input, totals.recurrence, totals.membrane];
+  const sum = (f: (t: Tally) => number) => reservoir.reduce((a, t) => a + f(t), 0);
+  return [
+    { counter: 'synaptic events', report: totals.recurrence.events, reference: ref.events },
+    {
+      counter: 'reservoir additions',
+      report: sum(additions),
+      reference: 2 * ref.updates + ref.events,
+    },
+    { counter: 'reservoir multiplications', report: sum(multiplications), reference: ref.updates },
+  ];
 }

@@ -1,35 +1,7 @@
 // A worker thread that runs kernels on the main thread's shared WebAssembly
-// memory. Plain JavaScript so that it starts without a TypeScript loader.
-//
-// Control block (Int32Array over a SharedArrayBuffer), per worker w at 16·w:
-//   [0] seq   the main thread bumps it to hand over a batch of calls; −1 = exit
-//   [1] done  the worker sets it to seq when the batch is finished
-// Calls (Float64Array, per worker w at CALL_SLOTS·w):
-//   count, then for each call: kernel index, argument count, arguments...
+// memory. Plain JavaScript so that it starts without a TypeScript loader; the
+// protocol and the loop are in ./kernel-loop.mjs, shared with the browser.
 import { parentPort, workerData } from 'node:worker_threads';
+import { runKernelLoop } from './kernel-loop.mjs';
 
-const { module, memory, control, calls, index, names, callSlots } = workerData;
-const instance = await WebAssembly.instantiate(module, { env: { memory } });
-const kernels = names.map((name) => instance.exports[name]);
-const ctl = new Int32Array(control);
-const args = new Float64Array(calls, index * callSlots * 8, callSlots);
-const base = index * 16;
-let seen = 0;
-parentPort.postMessage('ready');
-
-for (;;) {
-  Atomics.wait(ctl, base, seen);
-  const seq = Atomics.load(ctl, base);
-  if (seq < 0) break;
-  seen = seq;
-  let at = 1;
-  for (let c = 0, count = args[0]; c < count; c++) {
-    const fn = kernels[args[at]];
-    const n = args[at + 1];
-    const a = args.subarray(at + 2, at + 2 + n);
-    fn(...a);
-    at += 2 + n;
-  }
-  Atomics.store(ctl, base + 1, seq);
-  Atomics.notify(ctl, base + 1);
-}
+await runKernelLoop(workerData, () => parentPort.postMessage('ready'));

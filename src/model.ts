@@ -69,6 +69,8 @@ export interface GenerateOptions {
 }
 
 const CHUNK = 256;
+/** Longest text generate() makes in one call (it is built in memory). */
+const MAX_GENERATE = 1_000_000;
 /**
  * Held-out text is scored in this many shards (fixed, so results do not depend
  * on the number of threads); each starts at rest and first runs, unscored, the
@@ -313,8 +315,14 @@ export class SpikingLM {
   generate(prompt: string, options: GenerateOptions = {}): string {
     const length = options.length ?? 200;
     const temperature = options.temperature ?? 1;
-    if (!Number.isInteger(length) || length < 0) {
-      throw new SnnlmError(`length must be a whole number ≥ 0, got ${length}`, 'pass --length 200');
+    if (!Number.isInteger(length) || length < 0 || length > MAX_GENERATE) {
+      throw new SnnlmError(
+        `length must be a whole number from 0 to ${MAX_GENERATE}, got ${length}`,
+        'pass --length 200',
+      );
+    }
+    if (options.seed !== undefined && !Number.isSafeInteger(options.seed)) {
+      throw new SnnlmError(`the seed must be a whole number, got ${options.seed}`, 'pass --seed 1');
     }
     if (!(temperature > 0) || !Number.isFinite(temperature)) {
       throw new SnnlmError(

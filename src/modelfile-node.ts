@@ -1,5 +1,6 @@
 // The Node side of model files: reading and writing them on disk, with node:crypto's SHA-256.
 import { createHash, randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { type FileHandle, open, readFile, rename, unlink } from 'node:fs/promises';
 import { SnnlmError } from './errors.ts';
 import {
@@ -34,6 +35,8 @@ export async function saveModelFile(
   const write = options.write ?? ((file, data) => file.writeFile(data));
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   let handle: FileHandle | undefined;
+  pending.add(tmp);
+  cleanUpOnSignals();
   try {
     handle = await open(tmp, 'wx');
     await write(handle, bytes);
@@ -41,7 +44,9 @@ export async function saveModelFile(
     await handle.close();
     handle = undefined;
     await rename(tmp, path);
+    pending.delete(tmp);
   } catch (err) {
+    pending.delete(tmp);
     await handle?.close().catch(() => undefined);
     await unlink(tmp).catch(() => undefined);
     const code = (err as NodeJS.ErrnoException).code;
@@ -52,6 +57,25 @@ export async function saveModelFile(
         ? 'create the folder first, or choose another output path'
         : 'check that the folder is writable and the disk has space; any old file there is intact',
     );
+  }
+}
+
+// Temp files of saves in progress. Ctrl-C or a kill during a save removes them
+// (the target is untouched until the rename), then exits as the signal would.
+const pending = new Set<string>();
+let handlersInstalled = false;
+
+function cleanUpOnSignals(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.once(signal, () => {
+      for (const tmp of pending) rmSync(tmp, { force: true });
+      process.exit(code);
+    });
   }
 }
 

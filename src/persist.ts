@@ -129,10 +129,7 @@ export async function modelFromFile(file: DecodedModelFile, build: Build = 'simd
   };
   if (ternary) net.ternary = ternary;
   if (config.precision === 'ternary') net.inputGamma = gammaOf(header, 'inputGamma');
-  const { rowStart, target, weight } = net;
-  if (target.length !== weight.length || rowStart[np] !== target.length) {
-    throw new SnnlmError('the model file has inconsistent synapse sections', 'retrain the model');
-  }
+  checkNetwork(net, Number(header.neurons), config.neurons);
   const model = await SpikingLM.assemble(config, vocab, net, build);
   if (config.precision === 'ternary' && 'readoutTernary' in sections) {
     const v = vocab.size;
@@ -151,7 +148,41 @@ export async function modelFromFile(file: DecodedModelFile, build: Build = 'simd
   model.heap.f32(model.featureMeanAt, k).set(section(sections, 'featureMean', Float32Array, k));
   model.heap.f32(model.featureScaleAt, k).set(section(sections, 'featureScale', Float32Array, k));
   model.beta = Number(header.beta);
+  if (!(model.beta > 0) || !Number.isFinite(model.beta)) {
+    throw new SnnlmError('the model file has an invalid readout temperature', 'retrain the model');
+  }
+  if (!model.readoutWeights().every(Number.isFinite)) {
+    throw new SnnlmError('the model file has non-finite readout weights', 'retrain the model');
+  }
   return model;
+}
+
+// The kernels index memory with these arrays, so a file whose checksum was
+// recomputed over forged numbers must not reach them.
+function checkNetwork(net: Network, neurons: number, configured: number): void {
+  const { np, rowStart, target, weight } = net;
+  const bad = (what: string) =>
+    new SnnlmError(`the model file has ${what}`, 'the file is damaged; retrain the model');
+  if (
+    !Number.isInteger(np) ||
+    np % 4 !== 0 ||
+    neurons !== configured ||
+    np !== Math.ceil(neurons / 4) * 4
+  ) {
+    throw bad('neuron counts that disagree with its configuration');
+  }
+  if (target.length !== weight.length || rowStart[0] !== 0 || rowStart[np] !== target.length) {
+    throw bad('inconsistent synapse sections');
+  }
+  for (let j = 0; j < np; j++)
+    if (rowStart[j + 1] < rowStart[j]) throw bad('unordered synapse rows');
+  for (let i = 0; i < np; i++) {
+    const leak = net.leak[i];
+    if (!(leak >= 0 && leak < 1)) throw bad('a membrane decay outside [0, 1)');
+  }
+  if (!weight.every(Number.isFinite) || !net.input.every(Number.isFinite)) {
+    throw bad('non-finite weights');
+  }
 }
 
 // Float synapse targets as u16 or u32, in the width the kernels read fastest for np (files

@@ -1,7 +1,9 @@
 // The demo page end to end in headless Chromium: it loads the engine in a worker, is
 // cross-origin isolated, trains and generates without errors, and agrees with the CLI both ways
 // (a CLI-saved model generates the same text in the page, and a page-saved model generates the
-// same text in the CLI) for the same seed, prompt, length and temperature.
+// same text in the CLI) for the same seed, prompt, length and temperature. Training runs on
+// several threads there (the worker plus kernel workers over shared memory) and gives the same
+// model as one thread (?threads=1).
 // Without /usr/bin/chromium this fails, unless SNNLM_SKIP_BROWSER=1 asks to skip it.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -104,6 +106,8 @@ const ctx: {
   setupError?: string;
 } = { url: '' };
 const errors: string[] = [];
+/** What the threaded training in the page gave, for the one-thread run to match. */
+const threaded: { bpc?: string; text?: string } = {};
 
 const page = (): Page => {
   if (!ctx.page) throw new Error(`the page did not open: ${ctx.setupError ?? 'unknown error'}`);
@@ -117,6 +121,29 @@ async function idle(): Promise<void> {
   });
   const status = await page().locator('#status').getAttribute('class');
   assert.not.ok(status?.includes('error'), (await page().textContent('#status')) ?? '');
+}
+
+/** Trains on the test text with a small configuration; returns the validation bpc as shown. */
+async function trainInPage(): Promise<string> {
+  const p = page();
+  await p.fill('#text', text);
+  await p.fill('#neurons', '60');
+  await p.fill('#epochs', '2');
+  await p.fill('#batch', '16');
+  await p.click('#train');
+  // The page thread must stay free while the worker trains.
+  const started = Date.now();
+  await p.evaluate(() => document.title);
+  assert.ok(Date.now() - started < 2000, 'the page froze while training');
+  await idle();
+  return (await p.getAttribute('#bpc', 'data-value')) ?? '';
+}
+
+/** Threads the page says training uses (or used). */
+async function threadsShown(): Promise<number> {
+  const shown = await page().getAttribute('#threads', 'data-value');
+  assert.match((await page().textContent('#threads')) ?? '', `Threads: ${shown}`);
+  return Number(shown);
 }
 
 async function generateInPage(): Promise<string> {
@@ -167,24 +194,21 @@ function browserTests(): void {
     await idle();
     assert.is(await page().getAttribute('#isolated', 'data-value'), 'true');
     assert.match((await page().textContent('#engine')) ?? '', /WebAssembly/);
-    assert.match((await page().textContent('#threads')) ?? '', /not implemented/);
+    // Headless Chromium reports the machine's cores; the page uses up to 4 of them.
+    const cores = await page().evaluate(() => navigator.hardwareConcurrency);
+    assert.ok(cores >= 2, `multi-threading needs 2+ cores; the browser reports ${cores}`);
+    assert.is(await threadsShown(), Math.min(cores, 4));
   });
 
-  test('trains in the worker with progress, a raster and a validation bpc', async () => {
+  test('trains on threads in the worker with progress, a raster and a validation bpc', async () => {
     const p = page();
-    await p.fill('#text', text);
-    await p.fill('#neurons', '60');
-    await p.fill('#epochs', '2');
-    await p.fill('#batch', '16');
-    await p.click('#train');
-    // The page thread must stay free while the worker trains.
-    const started = Date.now();
-    await p.evaluate(() => document.title);
-    assert.ok(Date.now() - started < 2000, 'the page froze while training');
-    await idle();
+    threaded.bpc = await trainInPage();
     await p.screenshot({ path: join(shots, 'browser-trained.png'), fullPage: true });
-    const bpc = Number(await p.getAttribute('#bpc', 'data-value'));
+    const bpc = Number(threaded.bpc);
     assert.ok(bpc > 0 && bpc < 8, `validation bpc ${bpc}`);
+    const cores = await p.evaluate(() => navigator.hardwareConcurrency);
+    assert.is(await threadsShown(), Math.min(cores, 4));
+    assert.match((await p.textContent('#threads-note')) ?? '', /same result as one thread/);
     assert.match((await p.textContent('#rate')) ?? '', /%$/);
     assert.is(await p.locator('#epochs-table tbody tr').count(), 2);
     assert.ok((await p.getAttribute('#raster', 'width')) !== '900', 'the raster was never drawn');
@@ -193,6 +217,7 @@ function browserTests(): void {
   test('a model saved from the page generates the same text in the CLI', async () => {
     const p = page();
     const fromPage = await generateInPage();
+    threaded.text = fromPage;
     assert.ok(fromPage.startsWith(sampling.prompt));
     assert.is([...fromPage].length, [...sampling.prompt].length + Number(sampling.length));
     const [download] = await Promise.all([p.waitForEvent('download'), p.click('#download')]);
@@ -200,6 +225,18 @@ function browserTests(): void {
     await download.saveAs(saved);
     await idle();
     assert.is(cliGenerate(saved), fromPage);
+  });
+
+  test('one thread (?threads=1) trains the same model as several', async () => {
+    const p = page();
+    assert.ok(threaded.bpc && threaded.text, 'the threaded training did not finish');
+    await p.goto(`${ctx.url}?threads=1`);
+    await idle();
+    assert.is(await threadsShown(), 1);
+    const bpc = await trainInPage();
+    assert.is(await threadsShown(), 1);
+    assert.is(bpc, threaded.bpc);
+    assert.is(await generateInPage(), threaded.text);
   });
 
   test('a model saved by the CLI generates the same text in the page', async () => {
