@@ -12,7 +12,7 @@ export {
   quantizeFeaturesInt8,
   ternaryLogits,
 } from './ternary';
-export { matmulNT, dot, transpose, adamStep, standardize } from './readout';
+export { matmulNT, dot, transpose, adamStep, standardize, softmaxXent } from './readout';
 export { runBaseline, tanhInto } from './baselines';
 
 /** First free byte after the module's static data; the host allocates from here. */

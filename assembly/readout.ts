@@ -270,3 +270,53 @@ export function standardize(
     }
   }
 }
+
+/**
+ * Softmax cross-entropy of rows a[rows][v] against targets, for a minibatch.
+ * Target r is the u16 at targets + r·targetStride bytes. Writes, per row, the
+ * negative log-likelihood in nats (nll[r]) and whether the target was the most
+ * probable symbol (hit[r] = 1 or 0), and the gradient of the mean loss with
+ * respect to the logits, transposed: gT[j][r] = (p_j − [j = target]) · scale,
+ * rows of gT ldg floats apart. Rows are independent, so threads may split them.
+ */
+export function softmaxXent(
+  a: usize,
+  rows: i32,
+  v: i32,
+  targets: usize,
+  targetStride: i32,
+  gT: usize,
+  ldg: i32,
+  scale: f32,
+  nll: usize,
+  hit: usize,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const row = a + ((<usize>r * <usize>v) << 2);
+    const t = <i32>load<u16>(targets + <usize>r * <usize>targetStride);
+    let max = load<f32>(row);
+    let arg = 0;
+    for (let j = 1; j < v; j++) {
+      const z = load<f32>(row + (<usize>j << 2));
+      if (z > max) {
+        max = z;
+        arg = j;
+      }
+    }
+    // −ln p_t = ln Σ e^(z_j − max) − (z_t − max): no underflow of p_t.
+    const zt = load<f32>(row + (<usize>t << 2)) - max;
+    let sum: f32 = 0;
+    for (let j = 0; j < v; j++) {
+      const e = Mathf.exp(load<f32>(row + (<usize>j << 2)) - max);
+      store<f32>(row + (<usize>j << 2), e);
+      sum += e;
+    }
+    const inv: f32 = 1 / sum;
+    store<f32>(nll + (<usize>r << 2), Mathf.log(sum) - zt);
+    store<i32>(hit + (<usize>r << 2), arg == t ? 1 : 0);
+    for (let j = 0; j < v; j++) {
+      const g = load<f32>(row + (<usize>j << 2)) * inv - (j == t ? <f32>1 : <f32>0);
+      store<f32>(gT + ((<usize>j * <usize>ldg + <usize>r) << 2), g * scale);
+    }
+  }
+}

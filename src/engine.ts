@@ -112,6 +112,18 @@ export interface Kernels {
   ): void;
   matmulNT(a: number, b: number, c: number, m: number, n: number, k: number, acc: boolean): void;
   dot(x: number, y: number, k: number): number;
+  softmaxXent(
+    a: number,
+    rows: number,
+    v: number,
+    targets: number,
+    targetStride: number,
+    gT: number,
+    ldg: number,
+    scale: number,
+    nll: number,
+    hit: number,
+  ): void;
   standardize(
     x: number,
     rows: number,

@@ -25,6 +25,13 @@ export class Score {
     this.chars++;
   }
 
+  /** Adds one prediction given its negative log-likelihood in nats. */
+  addNats(nats: number, hit: boolean): void {
+    this.nats += nats;
+    if (hit) this.correct++;
+    this.chars++;
+  }
+
   metrics(): Metrics {
     return metricsFromNats(this.nats, this.correct, this.chars);
   }

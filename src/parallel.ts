@@ -2,7 +2,13 @@
 // training code stays browser-safe; src/threads.ts runs the parts on threads.
 
 /** Kernels that may run on any thread. */
-export type KernelName = 'runChars' | 'matmulNT' | 'transpose' | 'adamStep' | 'standardize';
+export type KernelName =
+  | 'runChars'
+  | 'matmulNT'
+  | 'transpose'
+  | 'adamStep'
+  | 'standardize'
+  | 'softmaxXent';
 
 /** A kernel call: its export name and numeric arguments. */
 export type Call = [name: KernelName, ...args: number[]];

@@ -99,7 +99,8 @@ export async function trainSoftmax(
   const featTAt = model.buffer('train-xt', width * batch * 4);
   const logitsAt = model.buffer('train-logits', batch * v * 4);
   const gTAt = model.buffer('train-gt', v * batch * 4);
-  const p = new Float64Array(v);
+  const nllAt = model.buffer('train-nll', batch * 4);
+  const hitAt = model.buffer('train-hit', batch * 4);
 
   const stepsPerEpoch = streams.segment;
   const totalSteps = stepsPerEpoch * config.epochs;
@@ -123,7 +124,8 @@ export async function trainSoftmax(
       runParts(model.heap.k, pool, standardizeCalls(model, featAt, rows * batch, parts));
       for (let r = 0; r < rows; r++) {
         const x = featAt + r * batch * width * 4;
-        // logits[B][V] = X[B][F] · W[V][F]ᵀ, split by rows of X.
+        // logits[B][V] = X[B][F] · W[V][F]ᵀ, then softmax, loss and Gᵀ, split by rows of X.
+        const targets = streams.idsAt + (pos + r + 1) * 2;
         runParts(
           model.heap.k,
           pool,
@@ -139,16 +141,24 @@ export async function trainSoftmax(
               0,
             ],
             ['transpose', x + a * width * 4, featTAt + a * 4, b - a, width, batch],
+            [
+              'softmaxXent',
+              logitsAt + a * v * 4,
+              b - a,
+              v,
+              targets + a * streams.segment * 2,
+              streams.segment * 2,
+              gTAt + a * 4,
+              batch,
+              1 / batch,
+              nllAt + a * 4,
+              hitAt + a * 4,
+            ],
           ]),
         );
-        const logits = heap.f32(logitsAt, batch * v);
-        const gT = heap.f32(gTAt, v * batch);
-        for (let b = 0; b < batch; b++) {
-          const target = trainIds[b * streams.segment + pos + r + 1];
-          const arg = softmaxRow(logits, b, v, 1, p);
-          score.add(p[target], arg === target);
-          for (let j = 0; j < v; j++) gT[j * batch + b] = (p[j] - (j === target ? 1 : 0)) / batch;
-        }
+        const nll = heap.f32(nllAt, batch);
+        const hit = heap.i32(hitAt, batch);
+        for (let b = 0; b < batch; b++) score.addNats(nll[b], hit[b] === 1);
         step++;
         const lr = config.learningRate * (1 - 0.9 * (step / totalSteps));
         const c1 = 1 / (1 - 0.9 ** step);

@@ -110,6 +110,37 @@ for (const build of ['simd', 'scalar'] as Build[]) {
     }
   });
 
+  test(`${build}: softmaxXent gives the loss, the hit and the scaled gradient, transposed`, async () => {
+    const heap = new Heap(await loadKernels(build));
+    const rng = new Rng(11);
+    const [rows, v, ldg, stride] = [5, 9, 8, 3];
+    const logits = Float32Array.from({ length: rows * v }, () => 4 * rng.gaussian());
+    const targets = Uint16Array.from({ length: rows * stride }, () => rng.int(0, v - 1));
+    const aAt = heap.put(logits);
+    const tAt = heap.put(targets);
+    const gAt = heap.alloc(v * ldg * 4);
+    const nllAt = heap.alloc(rows * 4);
+    const hitAt = heap.alloc(rows * 4);
+
+    heap.k.softmaxXent(aAt, rows, v, tAt, stride * 2, gAt, ldg, 0.25, nllAt, hitAt);
+
+    const g = heap.f32(gAt, v * ldg);
+    const nll = heap.f32(nllAt, rows);
+    const hit = heap.i32(hitAt, rows);
+    for (let r = 0; r < rows; r++) {
+      const z = Array.from(logits.subarray(r * v, (r + 1) * v));
+      const t = targets[r * stride];
+      const sum = z.reduce((s, x) => s + Math.exp(x), 0);
+      const arg = z.indexOf(Math.max(...z));
+      assert.ok(Math.abs(nll[r] - (Math.log(sum) - z[t])) < 1e-4, `row ${r} loss ${nll[r]}`);
+      assert.is(hit[r], arg === t ? 1 : 0, `row ${r} hit`);
+      for (let j = 0; j < v; j++) {
+        const want = 0.25 * (Math.exp(z[j]) / sum - (j === t ? 1 : 0));
+        assert.ok(Math.abs(g[j * ldg + r] - want) < 1e-6, `row ${r}, class ${j}`);
+      }
+    }
+  });
+
   test(`${build}: matmulNT and adamStep match plain loops`, async () => {
     const heap = new Heap(await loadKernels(build));
     const rng = new Rng(5);
