@@ -2,11 +2,16 @@
 // module's linear memory; the TypeScript side lays them out from heapBase()
 // upward and passes byte addresses.
 
-export { detectSpikes, lifStep, lifStepPrototype, lifStepPrototypeTernary } from './lif';
+export {
+  detectSpikes,
+  lifStep,
+  lifStepPrototype,
+  lifStepPrototypeTernary,
+  lifStepTernary,
+} from './lif';
 export { propagate, propagateU16 } from './propagate';
 export { runChars, DESC_BYTES } from './reservoir';
 export {
-  lifStepTernary,
   propagateTernaryU16,
   propagateTernaryU32,
   quantizeFeaturesInt8,

@@ -37,16 +37,59 @@ export function lifStep(
   counts: usize,
   fired: usize,
 ): i32 {
+  return standardStep<f32>(n, v, leak, drive, rec, thr, counts, fired, 1);
+}
+
+/**
+ * As lifStep with ternary recurrent input: rec holds i32[2n] counts of +1 and −1 events
+ * (assembly/ternary.ts), whose difference is scaled by γ.
+ */
+export function lifStepTernary(
+  n: i32,
+  v: usize,
+  leak: usize,
+  drive: usize,
+  rec: usize,
+  thr: usize,
+  counts: usize,
+  fired: usize,
+  gamma: f32,
+): i32 {
+  return standardStep<i32>(n, v, leak, drive, rec, thr, counts, fired, gamma);
+}
+
+// R is the element type of rec: f32 input as is, or i32 counts of +1 (rec[i]) and −1
+// (rec[n + i]) events whose difference is scaled by gamma.
+// @ts-ignore: decorator
+@inline
+function standardStep<R>(
+  n: i32,
+  v: usize,
+  leak: usize,
+  drive: usize,
+  rec: usize,
+  thr: usize,
+  counts: usize,
+  fired: usize,
+  gamma: f32,
+): i32 {
   let k = 0;
+  const minus = rec + (<usize>n << 2); // ternary only
   if (ASC_FEATURE_SIMD) {
     const zero = f32x4.splat(0);
     const one = f32x4.splat(1);
+    const g = f32x4.splat(gamma);
     let idx = i32x4(0, 1, 2, 3);
     for (let i = 0; i < n; i += 4) {
       const o = <usize>i << 2;
+      let r = v128.load(rec + o);
+      if (isInteger<R>()) {
+        r = f32x4.mul(g, f32x4.convert_i32x4_s(i32x4.sub(r, v128.load(minus + o))));
+        v128.store(minus + o, zero);
+      }
       let x = f32x4.add(
         f32x4.mul(v128.load(leak + o), v128.load(v + o)),
-        f32x4.add(v128.load(drive + o), v128.load(rec + o)),
+        f32x4.add(v128.load(drive + o), r),
       );
       const spike = f32x4.ge(x, v128.load(thr + o));
       x = v128.bitselect(zero, x, spike);
@@ -59,8 +102,13 @@ export function lifStep(
   } else {
     for (let i = 0; i < n; i++) {
       const o = <usize>i << 2;
-      let x = load<f32>(leak + o) * load<f32>(v + o) + (load<f32>(drive + o) + load<f32>(rec + o));
-      store<f32>(rec + o, 0);
+      let r: f32;
+      if (isInteger<R>()) {
+        r = gamma * <f32>(load<i32>(rec + o) - load<i32>(minus + o));
+        store<i32>(minus + o, 0);
+      } else r = load<f32>(rec + o);
+      let x = load<f32>(leak + o) * load<f32>(v + o) + (load<f32>(drive + o) + r);
+      store<R>(rec + o, 0);
       if (x >= load<f32>(thr + o)) {
         x = 0;
         store<f32>(counts + o, load<f32>(counts + o) + 1);
@@ -91,7 +139,10 @@ export function lifStepPrototype(
   return prototypeStep<f32>(n, v, leak, drive, rec, thr, counts, fired, 1);
 }
 
-/** As lifStepPrototype with ternary recurrent input: rec holds i32 sums of ±1, scaled by γ. */
+/**
+ * As lifStepPrototype with ternary recurrent input: rec holds i32[2n] counts of +1 and −1
+ * events (assembly/ternary.ts), whose difference is scaled by γ.
+ */
 export function lifStepPrototypeTernary(
   n: i32,
   v: usize,
@@ -126,8 +177,8 @@ export function detectSpikes(n: i32, v: usize, thr: usize, fired: usize): i32 {
   return k;
 }
 
-// R is the element type of rec: f32 input as is, or i32 counts of ±1 scaled by gamma (the
-// same formula as lifStepTernary in ternary.ts).
+// R is the element type of rec: f32 input as is, or i32 counts of +1 (rec[i]) and −1
+// (rec[n + i]) events whose difference is scaled by gamma (as lifStepTernary in ternary.ts).
 // @ts-ignore: decorator
 @inline
 function prototypeStep<R>(
@@ -142,6 +193,7 @@ function prototypeStep<R>(
   gamma: f32,
 ): i32 {
   let k = 0;
+  const minus = rec + (<usize>n << 2); // ternary only
   if (ASC_FEATURE_SIMD) {
     const zero = f32x4.splat(0);
     const one = f32x4.splat(1);
@@ -152,7 +204,10 @@ function prototypeStep<R>(
       const old = v128.load(v + o);
       const th = v128.load(thr + o);
       let r = v128.load(rec + o);
-      if (isInteger<R>()) r = f32x4.mul(g, f32x4.convert_i32x4_s(r));
+      if (isInteger<R>()) {
+        r = f32x4.mul(g, f32x4.convert_i32x4_s(i32x4.sub(r, v128.load(minus + o))));
+        v128.store(minus + o, zero);
+      }
       const was = f32x4.gt(old, th);
       let x = f32x4.add(f32x4.mul(v128.load(leak + o), old), f32x4.add(v128.load(drive + o), r));
       x = v128.bitselect(zero, x, was);
@@ -168,8 +223,10 @@ function prototypeStep<R>(
       const old = load<f32>(v + o);
       const th = load<f32>(thr + o);
       let r: f32;
-      if (isInteger<R>()) r = gamma * <f32>load<i32>(rec + o);
-      else r = load<f32>(rec + o);
+      if (isInteger<R>()) {
+        r = gamma * <f32>(load<i32>(rec + o) - load<i32>(minus + o));
+        store<i32>(minus + o, 0);
+      } else r = load<f32>(rec + o);
       let x = load<f32>(leak + o) * old + (load<f32>(drive + o) + r);
       store<R>(rec + o, 0);
       if (old > th) {

@@ -26,24 +26,30 @@
 //   88    mode        0: float synapses (32..40), u32 targets; 1: ternary, u16 targets;
 //                     2: ternary, u32 targets; 3: float synapses, u16 targets
 //   92    bounds      u32[2n+1] ternary +1 / −1 lists by presynaptic neuron (ternary.ts)
-//   96    tTarget     u16[nnz] or u32[nnz] ternary postsynaptic neurons
+//   96    tTarget     u16[nnz] or u32[nnz] ternary accumulator slots (i or n + i, ternary.ts)
 //   100   gamma       f32 scale of the ternary synapses
-//   104   adds        u64 running count of ternary +1 events (integer additions)
-//   112   subs        u64 running count of ternary −1 events (integer subtractions)
+//   104   adds        u64 running count of ternary +1 events
+//   112   subs        u64 running count of ternary −1 events
 //   120   floatAdds   u64 running count of events adding an f32 weight (float mode)
 //   128   dynamics    0: standard, 1: prototype order of a substep (lif.ts)
 //   132   (reserved, 0)
 //
-// In ternary mode rec holds i32 sums of ±1 and the LIF step scales them by γ; the float
-// synapse fields are not read.
+// In ternary mode rec is i32[2n], counts of +1 and of −1 events, and the LIF step scales
+// their difference by γ; the float synapse fields are not read.
 //
 // With prototype dynamics the spikes a substep propagates were detected from the potential
 // the previous substep left, so a call starts by detecting them from the state's v (the
 // state itself stays v, rec = 0 between calls, as in standard dynamics).
 
-import { detectSpikes, lifStep, lifStepPrototype, lifStepPrototypeTernary } from './lif';
+import {
+  detectSpikes,
+  lifStep,
+  lifStepPrototype,
+  lifStepPrototypeTernary,
+  lifStepTernary,
+} from './lif';
 import { propagate, propagateU16 } from './propagate';
-import { lifStepTernary, propagateTernaryU16, propagateTernaryU32 } from './ternary';
+import { propagateTernaryU16, propagateTernaryU32 } from './ternary';
 
 export const DESC_BYTES: i32 = 144;
 export const MODE_FLOAT: i32 = 0;

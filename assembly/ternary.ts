@@ -6,73 +6,23 @@
 //
 //   bounds: u32[2n + 1]   neuron j: +1 to target[bounds[2j] .. bounds[2j+1]),
 //                                   −1 to target[bounds[2j+1] .. bounds[2j+2])
-//   target: u16[nnz]      postsynaptic neurons (u32[nnz] when n > 65,536)
-//   rec:    i32[n]        integer sum of ±1 received since the last LIF step
+//   target: u16[nnz]      accumulator slot of each synapse: i for a +1 synapse onto neuron
+//                         i, n + i for a −1 one (u32[nnz] when 2n > 65,536)
+//   rec:    i32[2n]       rec[i]: +1 events onto i since the last LIF step; rec[n + i]: −1
 //
-// γ is applied once per neuron per substep, when the LIF step reads rec:
+// Every synaptic event is the same integer increment, rec[target[e]] += 1, whatever its sign:
+// no weight is loaded, no sign is chosen per synapse, and a fired neuron's two lists are one
+// loop. The LIF step takes the difference and applies γ once per neuron per substep:
 //
-//   v_i ← leak_i · v_i + (drive_i + γ · rec_i)
+//   v_i ← leak_i · v_i + (drive_i + γ · (rec_i − rec_{n+i}))
 //
-// so the synaptic events themselves are integer ±1: no weight is loaded or multiplied.
-
-/** LIF substep whose recurrent input is rec_i (i32) · γ; otherwise as lifStep in lif.ts. */
-export function lifStepTernary(
-  n: i32,
-  v: usize,
-  leak: usize,
-  drive: usize,
-  rec: usize,
-  thr: usize,
-  counts: usize,
-  fired: usize,
-  gamma: f32,
-): i32 {
-  let k = 0;
-  if (ASC_FEATURE_SIMD) {
-    const zero = f32x4.splat(0);
-    const one = f32x4.splat(1);
-    const g = f32x4.splat(gamma);
-    for (let i = 0; i < n; i += 4) {
-      const o = <usize>i << 2;
-      const r = f32x4.mul(g, f32x4.convert_i32x4_s(v128.load(rec + o)));
-      let x = f32x4.add(
-        f32x4.mul(v128.load(leak + o), v128.load(v + o)),
-        f32x4.add(v128.load(drive + o), r),
-      );
-      const spike = f32x4.ge(x, v128.load(thr + o));
-      x = v128.bitselect(zero, x, spike);
-      v128.store(v + o, x);
-      v128.store(rec + o, zero);
-      v128.store(counts + o, f32x4.add(v128.load(counts + o), v128.and(spike, one)));
-      let bits = i32x4.bitmask(spike);
-      while (bits != 0) {
-        store<i32>(fired + (<usize>k << 2), i + ctz(bits));
-        k++;
-        bits &= bits - 1;
-      }
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const o = <usize>i << 2;
-      const r = gamma * <f32>load<i32>(rec + o);
-      let x = load<f32>(leak + o) * load<f32>(v + o) + (load<f32>(drive + o) + r);
-      store<i32>(rec + o, 0);
-      if (x >= load<f32>(thr + o)) {
-        x = 0;
-        store<f32>(counts + o, load<f32>(counts + o) + 1);
-        store<i32>(fired + (<usize>k << 2), i);
-        k++;
-      }
-      store<f32>(v + o, x);
-    }
-  }
-  return k;
-}
+// so the recurrence is additions only: one per event and one subtraction per neuron (the LIF
+// step, lifStepTernary in lif.ts).
 
 /**
- * Adds +1 / −1 into rec for each fired neuron's targets (u16 indices). Returns the synaptic
- * events; adds the number of +1 events (integer additions) to the u64 at `adds`, so the
- * subtractions are the events minus those.
+ * Counts each fired neuron's synaptic events into rec (u16 accumulator slots, layout above).
+ * Returns the synaptic events; adds the number of +1 events to the u64 at `adds`, so the −1
+ * events are the events minus those.
  */
 export function propagateTernaryU16(
   nFired: i32,
@@ -97,8 +47,8 @@ export function propagateTernaryU32(
   return scatterTernary<u32>(nFired, fired, bounds, target, rec, adds);
 }
 
-// Per fired neuron: its +1 list, then its −1 list. (One loop over both parts with a sign
-// chosen per synapse measured slower: the compare and select cost more than a loop.)
+// Per fired neuron: its +1 list and its −1 list, which are contiguous, as one loop of
+// increments (the slots already say which accumulator).
 // @ts-ignore: decorator
 @inline
 function scatterTernary<T>(
@@ -109,44 +59,36 @@ function scatterTernary<T>(
   rec: usize,
   adds: usize,
 ): i32 {
+  const size = <usize>sizeof<T>();
   let plusEvents: u32 = 0;
   let events: u32 = 0;
   for (let f = 0; f < nFired; f++) {
     const j = <usize>load<i32>(fired + (<usize>f << 2));
     const b = bounds + (j << 3);
     const start = load<u32>(b);
-    const split = load<u32>(b, 4);
     const end = load<u32>(b, 8);
-    plusEvents += split - start;
+    plusEvents += load<u32>(b, 4) - start;
     events += end - start;
-    scatterAdd<T>(target, start, split, rec, 1);
-    scatterAdd<T>(target, split, end, rec, -1);
+    // rec[target[e]] += 1 for e in [start, end), unrolled by four so the index loads overlap.
+    let e = start;
+    for (; e + 4 <= end; e += 4) {
+      const o = <usize>e * size;
+      const t0 = rec + (<usize>load<T>(target + o) << 2);
+      const t1 = rec + (<usize>load<T>(target + o + size) << 2);
+      const t2 = rec + (<usize>load<T>(target + o + 2 * size) << 2);
+      const t3 = rec + (<usize>load<T>(target + o + 3 * size) << 2);
+      store<i32>(t0, load<i32>(t0) + 1);
+      store<i32>(t1, load<i32>(t1) + 1);
+      store<i32>(t2, load<i32>(t2) + 1);
+      store<i32>(t3, load<i32>(t3) + 1);
+    }
+    for (; e < end; e++) {
+      const t = rec + (<usize>load<T>(target + <usize>e * size) << 2);
+      store<i32>(t, load<i32>(t) + 1);
+    }
   }
   store<u64>(adds, load<u64>(adds) + <u64>plusEvents);
   return <i32>events;
-}
-
-// rec[target[e]] += d for e in [a, b), unrolled by four so the index loads overlap.
-// @ts-ignore: decorator
-@inline
-function scatterAdd<T>(target: usize, a: u32, b: u32, rec: usize, d: i32): void {
-  const size = <usize>sizeof<T>();
-  let e = a;
-  for (; e + 4 <= b; e += 4) {
-    const o = <usize>e * size;
-    const t0 = rec + (<usize>load<T>(target + o) << 2);
-    const t1 = rec + (<usize>load<T>(target + o + size) << 2);
-    const t2 = rec + (<usize>load<T>(target + o + 2 * size) << 2);
-    const t3 = rec + (<usize>load<T>(target + o + 3 * size) << 2);
-    store<i32>(t0, load<i32>(t0) + d);
-    store<i32>(t1, load<i32>(t1) + d);
-    store<i32>(t2, load<i32>(t2) + d);
-    store<i32>(t3, load<i32>(t3) + d);
-  }
-  for (; e < b; e++) {
-    const t = rec + (<usize>load<T>(target + <usize>e * size) << 2);
-    store<i32>(t, load<i32>(t) + d);
-  }
 }
 
 // Readout over int8 features and ternary weights:

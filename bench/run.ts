@@ -33,6 +33,10 @@ const BENCHES: Record<string, Bench> = {
     // Its own process, so that the peak memory is the job's alone.
     run: () => runScript('mainjob.ts', []),
   },
+  ternary: {
+    about: 'BitNet b1.58: ternary vs float propagation speed, bytes per synapse, test bpc',
+    run: () => runScript('ternary.ts', []),
+  },
   experimental: {
     about: 'candidate propagate kernels (bench/assembly/) vs the engine and native C',
     run: async () => (await import('./experimental.ts')).experimentalBench(),

@@ -14,7 +14,9 @@
 //     membrane update, per neuron per substep, v ← leak·v + (drive + rec): one add of the
 //       input drive (booked to the input projection), one multiply (leak·v) and one add (the
 //       sum) booked to the membrane update, one threshold comparison (counted, not priced);
-//     synaptic event: one add (an f32 weight, or an integer ±1 for ternary synapses);
+//     synaptic event: one add (an f32 weight, or for ternary synapses an integer increment
+//       of the +1 or the −1 count); a ternary membrane update also subtracts the two counts
+//       (one integer add) and scales the difference by γ (one multiply);
 //     readout: readoutOps from src/baselines.ts, vocab × features multiply-accumulates plus
 //       one multiply and one add per feature to standardise it; softmax left out.
 // - "dense" is the same reservoir with every synapse visited at every substep (one multiply
@@ -31,6 +33,7 @@ import { SnnlmError } from './errors.ts';
 import { type Metrics, Score, softmaxRow } from './metrics.ts';
 import type { SpikingLM } from './model.ts';
 import { ReferenceReservoir } from './reference.ts';
+import { U16_NEURONS } from './ternary.ts';
 
 export const COMPONENTS = ['input', 'recurrence', 'membrane', 'readout'] as const;
 export type Component = (typeof COMPONENTS)[number];
@@ -217,11 +220,14 @@ function scaled(b: Breakdown, s: number): Breakdown {
   return out;
 }
 
-/** Bytes per synapse index the kernels read: u16 for up to 65,536 neurons, else u32. */
+/**
+ * Bytes per synapse index the kernels read: u16 for up to 65,536 neurons (float) or 65,536
+ * accumulator slots (ternary, two per neuron), else u32.
+ */
 function indexBytes(model: SpikingLM): number {
   const { net } = model;
-  const target = net.ternary ? net.ternary.target : net.target;
-  return target instanceof Uint16Array ? 2 : 4;
+  if (net.ternary) return 2 * net.np <= U16_NEURONS ? 2 : 4;
+  return net.target instanceof Uint16Array ? 2 : 4;
 }
 
 /** The readout's work for `chars` characters, float or quantised (precision 'ternary'). */
@@ -273,13 +279,15 @@ export function spikingTotals(model: SpikingLM, c: ReservoirCounts): Breakdown {
   b.recurrence.reads.synapseWeights = ternary ? 0 : c.events * 4;
   b.recurrence.reads.accumulator = c.events * 4;
 
-  // Ternary: rec holds integer sums of ±1, scaled by γ once per update (one more multiply).
+  // Ternary: rec holds integer counts of +1 and of −1 events; each update subtracts them
+  // (one integer add) and scales the difference by γ (one more multiply).
   b.membrane.fpMul = ternary ? 2 * u : u;
   b.membrane.fpAdd = u;
+  if (ternary) b.membrane.intAdd = u;
   b.membrane.nonlinear = u;
   b.membrane.reads.membraneState = u * 4;
   b.membrane.reads.neuronParams = u * 8;
-  b.membrane.reads.accumulator = u * 4;
+  b.membrane.reads.accumulator = u * (ternary ? 8 : 4);
 
   b.readout = readoutTally(model, c.chars);
   return b;

@@ -4,6 +4,7 @@
 import * as loader from '@assemblyscript/loader';
 import type { Dynamics, FeatureKind } from './config.ts';
 import type { Network } from './network.ts';
+import { ternaryKernelTargets } from './ternary.ts';
 
 /** The exported kernels (see assembly/). Addresses are byte offsets. */
 export interface Kernels {
@@ -328,7 +329,8 @@ export class Reservoir implements FeatureSource {
   readonly dynamics: Dynamics;
   /** Floats of reservoir features per character (before the bias block). */
   readonly featureSize: number;
-  private readonly ptr: {
+  /** Addresses of the weight arrays in kernel memory (experiments perturb them in place). */
+  readonly ptr: {
     leak: number;
     thr: number;
     input: number;
@@ -357,6 +359,7 @@ export class Reservoir implements FeatureSource {
     // A ternary network's f32 synapses stay on the TypeScript side (for the reference);
     // the kernels get only the ±1 lists.
     const t = net.ternary;
+    const slots = t ? ternaryKernelTargets(t, net.np) : undefined;
     this.ptr = {
       leak: heap.put(net.leak),
       thr: heap.put(net.threshold),
@@ -364,15 +367,15 @@ export class Reservoir implements FeatureSource {
       rowStart: t ? 0 : heap.put(net.rowStart),
       target: t ? 0 : heap.put(net.target),
       weight: t ? 0 : heap.put(net.weight),
-      mode: t
-        ? t.target instanceof Uint16Array
+      mode: slots
+        ? slots instanceof Uint16Array
           ? MODE_TERNARY_U16
           : MODE_TERNARY_U32
         : net.target instanceof Uint16Array
           ? MODE_FLOAT_U16
           : MODE_FLOAT,
       bounds: t ? heap.put(t.bounds) : 0,
-      tTarget: t ? heap.put(t.target) : 0,
+      tTarget: slots ? heap.put(slots) : 0,
     };
   }
 
@@ -380,6 +383,8 @@ export class Reservoir implements FeatureSource {
   newState(): number {
     const { heap, net } = this;
     const bytes = net.np * 4;
+    // Ternary: i32 counts of +1 events, then of −1 events (assembly/ternary.ts).
+    const recBytes = net.ternary ? 2 * bytes : bytes;
     const desc = heap.alloc(DESC_BYTES);
     const fields = [
       net.np,
@@ -387,7 +392,7 @@ export class Reservoir implements FeatureSource {
       heap.alloc(bytes), // v
       this.ptr.leak,
       this.ptr.thr,
-      heap.alloc(bytes), // rec
+      heap.alloc(recBytes), // rec
       heap.alloc(bytes), // counts
       heap.alloc(bytes), // fired
       this.ptr.rowStart,
@@ -408,7 +413,7 @@ export class Reservoir implements FeatureSource {
     const bytes = this.net.np;
     const d = this.heap.u32(desc, DESC_BYTES / 4);
     this.heap.f32(d[2], bytes).fill(0);
-    this.heap.f32(d[5], bytes).fill(0);
+    this.heap.f32(d[5], this.net.ternary ? 2 * bytes : bytes).fill(0);
     this.heap.f32(d[6], bytes).fill(0);
     this.heap.u32(desc + COUNTERS_AT, 8).fill(0);
     this.heap.u32(desc + 104, 6).fill(0);

@@ -117,6 +117,22 @@ export function ternaryToCsr(layout: TernaryLayout, np: number) {
   return { rowStart, target, weight };
 }
 
+/**
+ * The targets as the ternary kernels read them (assembly/ternary.ts): a +1 synapse onto
+ * neuron i counts into accumulator slot i, a −1 synapse into slot np + i. u16 while the 2·np
+ * slots fit, else u32.
+ */
+export function ternaryKernelTargets(layout: TernaryLayout, np: number): Uint16Array | Uint32Array {
+  const { bounds, target } = layout;
+  const out =
+    2 * np <= U16_NEURONS ? new Uint16Array(target.length) : new Uint32Array(target.length);
+  for (let j = 0; j < np; j++) {
+    for (let e = bounds[2 * j]; e < bounds[2 * j + 1]; e++) out[e] = target[e];
+    for (let e = bounds[2 * j + 1]; e < bounds[2 * j + 2]; e++) out[e] = np + target[e];
+  }
+  return out;
+}
+
 /** Checks that a packed layout is well-formed for np neurons; returns a reason or ''. */
 export function ternaryLayoutProblem(layout: TernaryLayout, np: number): string {
   const { bounds, target } = layout;
