@@ -261,7 +261,7 @@ line(
 );
 line('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 const bpc: Partial<Record<Precision, number>> = {};
-let floatBytes = Number.NaN;
+const bytesOf: Partial<Record<Precision, number>> = {};
 let floatSynapseBytes = Number.NaN;
 const base = resolveConfig({ neurons, epochs, seed });
 /** Trains and tests one variant and prints its row; returns its bytes. */
@@ -283,11 +283,9 @@ async function variant(sizedFor: string, config: Partial<ModelConfig>) {
 // Equal neurons: the same network, quantised.
 for (const precision of ['float', 'mixed', 'ternary'] as Precision[]) {
   const r = await variant('equal neurons', { precision });
-  bpc[precision] ??= r.bpc;
-  if (precision === 'float') {
-    floatBytes = r.total;
-    floatSynapseBytes = r.synapses;
-  }
+  bpc[precision] = r.bpc;
+  bytesOf[precision] = r.total; // after training: a ternary readout exists only then
+  if (precision === 'float') floatSynapseBytes = r.synapses;
 }
 // Equal memory. Mixed: the float reservoir's synapse bytes spent on more ternary synapses
 // (connectivity scaled, same neurons, so the readout is unchanged). Full ternary: the float
@@ -299,8 +297,8 @@ await variant('equal synapse bytes', {
   precision: 'mixed',
   connectivity: Math.min(1, Number((base.connectivity * synapseRatio).toPrecision(3))),
 });
-const ternary = await SpikingLM.create({ ...base, precision: 'ternary' }, vocab);
-const grown = Math.round((neurons * floatBytes) / modelBytes(ternary).total / 4) * 4;
+const grown =
+  Math.round((neurons * (bytesOf.float ?? Number.NaN)) / (bytesOf.ternary ?? Number.NaN) / 4) * 4;
 await variant('equal model bytes', { precision: 'ternary', neurons: grown });
 line();
 line('model bytes: the sections of the model file (weights, time constants, thresholds,');
