@@ -196,7 +196,8 @@ export class BaselineSource implements FeatureSource {
   readonly featureSize: number;
   /** Bit 0: x or h; bit 1: the LSTM cell state after it. */
   readonly featureBits: number;
-  private readonly ptr: { rowStart: number; target: number; weight: number; drive: number };
+  /** Addresses of the weight arrays in kernel memory (experiments perturb them in place). */
+  readonly ptr: { rowStart: number; target: number; weight: number; drive: number };
 
   constructor(heap: Heap, weights: BaselineWeights, lstmCell = true) {
     this.heap = heap;

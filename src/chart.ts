@@ -47,3 +47,62 @@ export async function lineChartSvg(chart: LineChart): Promise<string> {
     view.finalize();
   }
 }
+
+/** One point of a panel chart: which panel, which line in it, and where. */
+export interface PanelPoint {
+  panel: string;
+  series: string;
+  x: number;
+  y: number;
+}
+
+/** Small multiples: one panel per `panel` value, one coloured line per `series`. */
+export interface PanelChart {
+  title: string;
+  xTitle: string;
+  yTitle: string;
+  points: PanelPoint[];
+  /** Log x axes. @default false */
+  xLog?: boolean;
+  /** Panels per row. @default 2 */
+  columns?: number;
+}
+
+/**
+ * A standalone SVG document of a panel chart; each panel has its own axes. Panels and
+ * series keep the order of their first point.
+ */
+export async function panelChartSvg(chart: PanelChart): Promise<string> {
+  const panels = [...new Set(chart.points.map((p) => p.panel))];
+  const series = [...new Set(chart.points.map((p) => p.series))];
+  const spec: vegaLite.TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: chart.title,
+    background: 'white',
+    data: { values: chart.points.map((p) => ({ ...p })) },
+    facet: { field: 'panel', type: 'nominal', title: null, sort: panels },
+    columns: chart.columns ?? 2,
+    resolve: { scale: { x: 'independent', y: 'independent' } },
+    spec: {
+      width: 300,
+      height: 200,
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: {
+          field: 'x',
+          type: 'quantitative',
+          title: chart.xTitle,
+          scale: chart.xLog ? { type: 'log', nice: false, padding: 12 } : { zero: false },
+        },
+        y: { field: 'y', type: 'quantitative', title: chart.yTitle, scale: { zero: false } },
+        color: { field: 'series', type: 'nominal', title: null, sort: series },
+      },
+    },
+  };
+  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}

@@ -7,6 +7,7 @@
 //   ablation  spikes, membrane and hybrid readouts over several seeds
 //   compare   the spiking model against ESN, random LSTM, n-grams and a hashed control
 //   energy    operation counts and energy estimates of a saved model
+//   experiment  robustness, compression and scaling experiments (src/robustness.ts)
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
@@ -42,6 +43,8 @@ Commands:
   compare    the comparison table: spiking readouts, ESN, random LSTM,
              Kneser-Ney n-grams and a hashed n-gram softmax control
   energy     operation counts and energy estimates per character of a saved model
+  experiment robustness, compression and scaling: noise, prune, quantize, scale,
+             context, for the spiking model, an ESN and a random LSTM
 
 Run 'snnlm <command> --help' for a command's options.`,
   train: `Usage: snnlm train [options]
@@ -177,11 +180,14 @@ Options:
 The comparison table. Trains, once per seed, the spiking model with each readout
 (hybrid, spike-only, membrane-only), an echo state network and a random LSTM of
 the same size and sparsity (same softmax readout, epochs and learning rate);
-counts Kneser-Ney n-grams of orders 1 to 8 and a modified one of order 6; and
-trains a softmax over hashed n-gram indicator features as a control. Reports
-test bits per character, perplexity, accuracy, parameters, operations per
-character (input projection, recurrence, readout; multiplies and additions) and
-training time. Writes compare.md (with the command and seeds) and compare.json.
+counts Kneser-Ney n-grams of orders 1 to 8 and a modified one of order 6;
+trains a softmax over hashed n-gram indicator features as a control; and trains
+an LSTM (TensorFlow.js, every weight trained) for as long as the seed's hybrid
+spiking model took to train. Reports test bits per character, perplexity,
+accuracy, parameters, operations per character (input projection, recurrence,
+readout; multiplies and additions), training time and, for the trained LSTM,
+the characters it trained on. Writes compare.md (with the command and seeds)
+and compare.json.
 
 Options:
   --corpus NAME|PATH   ${corpusNames().join(' or ')}, or a UTF-8 text
@@ -195,11 +201,14 @@ Options:
   --hash-bits N        log2 buckets of the hashed control (default: 18)
   --hash-orders N      context lengths 1..N of the hashed control (default: 5)
   --hash-lr X          its Adagrad learning rate (default: 0.1)
+  --lstm-hidden N      hidden units of the trained LSTM (default: 256)
+  --no-trained-lstm    leave the trained LSTM out
   --out DIR            where to write the report (default: runs/compare-CORPUS)
   --threads N          threads per spiking model (the baselines use one);
                        results do not depend on it (default: all cores)
   --quick              splits cut to 3,000/1,000/1,000 characters, 20 neurons,
-                       epochs 1, batchSize 16, --hash-bits 12
+                       epochs 1, batchSize 16, --hash-bits 12, an LSTM of 32
+                       units given at least 2 s
   --json               end by printing the result as one JSON object
   --quiet              no progress bar
   -h, --help           this text`,
@@ -228,6 +237,49 @@ Options:
                        plain TypeScript reservoir and fail unless they are equal
   --json               end by printing the result as one JSON object
   -h, --help           this text`,
+  experiment: `Usage: snnlm experiment NAME --corpus NAME|PATH [options]
+
+Runs one experiment for the spiking model, an echo state network and a random
+LSTM reservoir of the same size, once per seed, scored on the test split as
+mean ± standard deviation over the seeds. NAME is one of:
+  noise      input characters replaced at random (0, 5, 10, 20, 30%), at test
+             time only and in training and test alike; Gaussian noise added to
+             the input drive (σ = 0, 0.25, 0.5, 1, 2 × inputScale)
+  prune      neurons removed after training, keeping 100, 80, 60, 40, 20%, at
+             random or by readout-weight importance, with the readout kept or
+             refitted
+  quantize   post-training symmetric uniform quantisation of the input,
+             recurrent and readout weights to 8, 4, 3 and 2 bits, each matrix
+             alone and all together, with the model's size in bytes
+  scale      test bpc, training time and firing rate against neurons (¼ to 2×),
+             substeps (1, 2, 5, 10), training characters (⅛ to all) and
+             connectivity (0.005 to 0.05)
+  context    the change in test bpc when the character k positions back is
+             replaced at random, k = 1 to 64
+Writes NAME.md (with the command, seeds and sizes), NAME.json and NAME.svg
+(scale also scale-seconds.svg and scale-firing.svg).
+
+Options:
+  --corpus NAME|PATH   ${corpusNames().join(' or ')}, or a UTF-8 text
+                       file (required)
+  --data-dir DIR       folder holding named corpora (default: $SNNLM_DATA_DIR)
+  --seeds LIST         comma-separated seeds (default: 1,2,3)
+  --models LIST        comma-separated, of spiking, esn, lstm (default: all)
+  --train-chars N      train on the first N characters of the training split
+                       (default: all of it)
+  --small              the reduced sizes of the README figures: 250 neurons,
+                       epochs 2, --train-chars 200000 (validation and test
+                       splits whole); --set and --train-chars override them
+  --config FILE        the configuration; sizes the ESN and LSTM too
+  --set FIELD=VALUE    override one configuration field (repeatable)
+  --out DIR            where to write the report (default: runs/NAME-CORPUS)
+  --threads N          threads per spiking model (the baselines use one);
+                       results do not depend on it (default: all cores)
+  --quick              splits cut to 3,000/1,000/1,000 characters, 20 neurons,
+                       epochs 1, batchSize 16, shorter scale sweeps
+  --json               end by printing the result as one JSON object
+  --quiet              no progress bar
+  -h, --help           this text`,
 };
 
 const COMMON = {
@@ -252,6 +304,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'ablation') return ablationCommand(rest);
   if (command === 'compare') return compareCommand(rest);
   if (command === 'energy') return energyCommand(rest);
+  if (command === 'experiment') return experimentCommand(rest);
   throw new SnnlmError(`unknown command '${command}'`, 'run snnlm --help for the commands');
 }
 
@@ -684,11 +737,13 @@ async function compareCommand(args: string[]): Promise<void> {
         'hash-bits': { type: 'string' },
         'hash-orders': { type: 'string' },
         'hash-lr': { type: 'string' },
+        'lstm-hidden': { type: 'string' },
+        'no-trained-lstm': { type: 'boolean' },
       },
     }),
   );
   if (opts.help) return void console.log(HELP.compare);
-  const { compare, compareReport } = await import('./compare.ts');
+  const { QUICK_LSTM, compare, compareReport } = await import('./compare.ts');
   const seeds = opts.seeds ? listFlag('seeds', opts.seeds, -2147483648, '1,2,3') : [1, 2, 3];
   const ngramText = opts['ngram-text'] ?? 'train+validation';
   if (ngramText !== 'train' && ngramText !== 'train+validation') {
@@ -707,6 +762,10 @@ async function compareCommand(args: string[]): Promise<void> {
   if (!(hashLearningRate > 0)) {
     throw new SnnlmError(`--hash-lr must be > 0, got ${hashLearningRate}`, '--hash-lr 0.1');
   }
+  const lstmHidden = opts['lstm-hidden'] && countFlag('lstm-hidden', opts['lstm-hidden'], 1, '256');
+  const trainedLstm = opts['no-trained-lstm']
+    ? false
+    : { ...(opts.quick ? QUICK_LSTM : {}), ...(lstmHidden ? { hidden: lstmHidden } : {}) };
   const { log, base, corpus, splits, threads, progress } = await experimentSetup('compare', opts);
   const outDir = prepareOutputDir(opts.out ?? `runs/compare-${corpus.name}`);
   log(`seeds   ${seeds.join(', ')}`);
@@ -719,6 +778,7 @@ async function compareCommand(args: string[]): Promise<void> {
     hashOrders,
     hashLearningRate,
     ngramTraining: ngramText,
+    trainedLstm,
     onProgress: progress.update,
     onRun: (r, i) => {
       progress.pause();
@@ -801,6 +861,111 @@ async function energyCommand(args: string[]): Promise<void> {
     }
   }
   if (opts.json) console.log(JSON.stringify({ ...meta, ...result, verified, files: paths }));
+}
+
+async function experimentCommand(args: string[]): Promise<void> {
+  // The whole parse (values and the positional NAME), not only the values.
+  const opts = parse('experiment', () => ({
+    values: parseArgs({
+      args,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        ...EXPERIMENT,
+        seeds: { type: 'string' },
+        models: { type: 'string' },
+        'train-chars': { type: 'string' },
+        small: { type: 'boolean' },
+      },
+    }),
+  }));
+  if (opts.values.help) return void console.log(HELP.experiment);
+  // Imported here, as for curves: the charting libraries take a second to load.
+  const robustness = await import('./robustness.ts');
+  const { EXPERIMENT_NAMES, QUICK_SWEEPS, SMALL, MODEL_LABELS } = robustness;
+  const { MODEL_KINDS } = await import('./perturb.ts');
+  const flags = opts.values;
+  const [name, ...extra] = opts.positionals;
+  const names = EXPERIMENT_NAMES.join(', ');
+  if (!name || extra.length > 0) {
+    throw new SnnlmError(
+      name
+        ? `snnlm experiment takes one NAME, got ${opts.positionals.join(' ')}`
+        : 'snnlm experiment needs a NAME',
+      `one of ${names}, e.g. snnlm experiment noise --corpus tinyshakespeare --quick`,
+    );
+  }
+  const experiment = EXPERIMENT_NAMES.find((n) => n === name);
+  if (!experiment) throw new SnnlmError(`unknown experiment '${name}'`, `use one of ${names}`);
+  if (flags.quick && flags.small) {
+    throw new SnnlmError('--quick and --small are two different sizes', 'give one of them');
+  }
+  const seeds = flags.seeds ? listFlag('seeds', flags.seeds, -2147483648, '1,2,3') : [1, 2, 3];
+  const models = (flags.models ?? MODEL_KINDS.join(',')).split(',').map((m: string) => m.trim());
+  const kinds = MODEL_KINDS.filter((k) => models.includes(k));
+  const unknown = models.filter((m: string) => !(MODEL_KINDS as readonly string[]).includes(m));
+  if (unknown.length > 0 || kinds.length !== models.length) {
+    throw new SnnlmError(
+      `--models must list ${MODEL_KINDS.join(', ')} without repeats, got '${flags.models}'`,
+      `for example --models ${MODEL_KINDS.join(',')}`,
+    );
+  }
+  // --small goes in as --set items before the user's, so that theirs win.
+  const small = Object.entries(flags.small ? SMALL.config : {}).map(([k, v]) => `${k}=${v}`);
+  const trainChars =
+    flags['train-chars'] !== undefined
+      ? countFlag('train-chars', flags['train-chars'], 2, '200000')
+      : flags.small
+        ? SMALL.trainChars
+        : undefined;
+  const { log, base, corpus, splits, threads, progress } = await experimentSetup('experiment', {
+    ...flags,
+    set: [...small, ...(flags.set ?? [])],
+  });
+  if (trainChars !== undefined) {
+    if (trainChars > splits.train.length) {
+      throw new SnnlmError(
+        `--train-chars asks for ${trainChars} characters, but the training split has ` +
+          `${splits.train.length}`,
+        `give at most ${splits.train.length}`,
+      );
+    }
+    splits.train = splits.train.slice(0, trainChars);
+    log(`train   the first ${trainChars} characters of the training split`);
+  }
+  const outDir = prepareOutputDir(flags.out ?? `runs/${experiment}-${corpus.name}`);
+  log(`seeds   ${seeds.join(', ')}`);
+  log(`models  ${kinds.map((k) => MODEL_LABELS[k]).join(', ')}`);
+  log(`config  ${JSON.stringify(resolveConfig(base))}`);
+
+  const started = performance.now();
+  const result = await robustness.runExperiment(experiment, splits, {
+    base,
+    seeds,
+    models: kinds,
+    threads,
+    sweeps: flags.quick ? QUICK_SWEEPS : undefined,
+    onProgress: progress.update,
+    onPoint: (p, i, total) => {
+      // The context experiment has 64 points per model; the powers of 2 are shown.
+      if (experiment === 'context' && (p.x & (p.x - 1)) !== 0) return;
+      progress.pause();
+      const delta = p.delta === null ? '' : `  Δ ${p.delta >= 0 ? '+' : ''}${fmt(p.delta)}`;
+      const acc = p.accuracy === null ? '' : `, accuracy ${(p.accuracy * 100).toFixed(2)}%`;
+      log(
+        `${i}/${total}  seed ${p.seed}  ${MODEL_LABELS[p.model]}  ${p.series} ${p.x}: ` +
+          `test ${fmt(p.bpc)} bpc${acc}${delta}`,
+      );
+    },
+  });
+  progress.pause();
+
+  const meta = { command: commandLine(['experiment', ...args]), corpus: corpus.name };
+  const paths = await writeReport(outDir, await robustness.robustnessReport(result, meta));
+  for (const c of result.claims) log(`claim   ${c.claim}: ${c.verdict}`);
+  log(`took    ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  for (const path of paths) log(`wrote   ${path}`);
+  if (opts.values.json) console.log(JSON.stringify({ ...meta, ...result, files: paths }));
 }
 
 async function readJsonFile(path: string): Promise<unknown> {

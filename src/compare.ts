@@ -2,9 +2,11 @@
 // membrane-only readouts) against non-spiking reservoirs of the same size and sparsity (an
 // echo state network and a random LSTM, src/baselines.ts) read by the same softmax readout,
 // against Kneser-Ney character n-grams (src/ngram.ts), and against a control: the same kind
-// of softmax readout over exact hashed n-gram features (src/hashed.ts). Every model is
-// scored on the same test split with the same vocabulary; operations per character are
-// counted the same way for every model, from counters in the kernels.
+// of softmax readout over exact hashed n-gram features (src/hashed.ts), and against an LSTM
+// whose every weight is trained, in TensorFlow.js (src/tfjs-lstm.ts), for the wall-clock
+// time the spiking model took. Every model is scored on the same test split with the same
+// vocabulary; operations per character are counted the same way for every model, from
+// counters in the kernels (for the trained LSTM, from the formula in lstmOps).
 import {
   BASELINE_SPECTRAL_RADIUS,
   type BaselineKind,
@@ -28,6 +30,7 @@ import { HashedNgramReadout } from './hashed.ts';
 import { type Metrics, Score } from './metrics.ts';
 import type { Progress, SpikingLM } from './model.ts';
 import { KneserNey } from './ngram.ts';
+import type { LstmOptions } from './tfjs-lstm.ts';
 import { Vocabulary } from './vocab.ts';
 
 /** Mean and sample standard deviation over runs (sd is NaN for one run). */
@@ -38,6 +41,30 @@ export interface Spread {
 
 /** Which text the n-gram rows count: the training split, or training and validation. */
 export type NgramTraining = 'train' | 'train+validation';
+
+/** Settings of the trained LSTM row; its seed and budget are set by the comparison. */
+export type TrainedLstmOptions = Omit<
+  LstmOptions,
+  'seed' | 'seconds' | 'maxUpdates' | 'onProgress'
+> & {
+  /**
+   * Least budget in seconds, for runs where the spiking model trains in less time than the
+   * LSTM needs to make a few updates (--quick). @default 0
+   */
+  minSeconds?: number;
+};
+
+/**
+ * The trained LSTM under --quick: small, and at least 2 s of training, since the quick
+ * spiking model trains in about a tenth of a second.
+ */
+export const QUICK_LSTM: TrainedLstmOptions = Object.freeze({
+  hidden: 32,
+  batch: 16,
+  bptt: 32,
+  validationStreams: 8,
+  minSeconds: 2,
+});
 
 /** Settings of a comparison. */
 export interface CompareOptions {
@@ -55,6 +82,8 @@ export interface CompareOptions {
   hashLearningRate?: number;
   /** What the n-gram rows are counted on. @default 'train+validation' */
   ngramTraining?: NgramTraining;
+  /** The trained LSTM row's settings, or false to leave it out. @default {} (256 units) */
+  trainedLstm?: TrainedLstmOptions | false;
   /** Called after each trained model or n-gram. */
   onRun?: (run: CompareRun, index: number) => void;
   onProgress?: (p: Progress) => void;
@@ -87,6 +116,14 @@ export interface CompareRun {
   radiusBefore?: number[];
   bestEpoch?: number;
   trainSeconds: number;
+  /** Trained LSTM: characters trained on within its budget. */
+  trainChars?: number;
+  /** Trained LSTM: its budget in seconds, from the spiking hybrid run of the same seed. */
+  budgetSeconds?: number;
+  /** Trained LSTM: validation bpc of its initial weights. */
+  initialValidationBpc?: number;
+  /** Trained LSTM: the TensorFlow.js backend it ran on. */
+  backend?: string;
 }
 
 /** One row of the table: the runs of one model, summarised. */
@@ -102,6 +139,8 @@ export interface CompareRow {
   ops: OpCounts | null;
   denseRecurrent: { mul: number; add: number } | null;
   trainSeconds: Spread;
+  /** Characters trained on, where a run is stopped by a budget (the trained LSTM). */
+  trainChars: Spread | null;
 }
 
 /** The whole comparison. */
@@ -116,6 +155,8 @@ export interface CompareResult {
   hashed: { orders: number; bits: number; learningRate: number; epochs: number };
   spectralRadius: number;
   lstmForgetBias: number;
+  /** The trained LSTM's settings, null when it was left out. */
+  trainedLstm: (Required<Omit<TrainedLstmOptions, 'backend'>> & { forgetBias: number }) | null;
   rows: CompareRow[];
   runs: CompareRun[];
 }
@@ -160,6 +201,7 @@ export async function compare(
   const hashOrders = options.hashOrders ?? 5;
   const hashLearningRate = options.hashLearningRate ?? 0.1;
   const ngramTraining = options.ngramTraining ?? 'train+validation';
+  const lstm = options.trainedLstm === false ? null : await lstmSettings(options.trainedLstm);
 
   const vocab = Vocabulary.fromText(splits.train);
   const v = vocab.size;
@@ -173,6 +215,7 @@ export async function compare(
   };
 
   for (const seed of seeds) {
+    let hybridSeconds = 0;
     for (const s of SPIKING) {
       const trained = await trainModel(
         { ...config, seed, features: s.features },
@@ -182,6 +225,7 @@ export async function compare(
         { threads: options.threads, onProgress: options.onProgress },
       );
       const test = await trained.model.evaluate(splits.test, { onProgress: options.onProgress });
+      if (s.features === 'hybrid') hybridSeconds = trained.seconds;
       done({
         model: s.model,
         seed,
@@ -221,6 +265,32 @@ export async function compare(
         radiusBefore: source.weights.radiusBefore,
         bestEpoch: report.bestEpoch,
         trainSeconds,
+      });
+    }
+    if (lstm) {
+      // The same wall-clock time as this seed's spiking hybrid model, measured above.
+      const { trainLstm } = await import('./tfjs-lstm.ts');
+      const budgetSeconds = Math.max(hybridSeconds, lstm.minSeconds);
+      const { minSeconds: _min, forgetBias: _bias, ...settings } = lstm;
+      const r = await trainLstm(trainIds, validIds, testIds, v, {
+        ...settings,
+        seed,
+        seconds: budgetSeconds,
+        onProgress: options.onProgress,
+      });
+      done({
+        model: TRAINED_LSTM,
+        seed,
+        test: scores(r.test),
+        validationBpc: r.validationBpc,
+        initialValidationBpc: r.initialValidationBpc,
+        trainableParams: r.params,
+        totalParams: r.params,
+        ops: r.ops,
+        trainSeconds: r.trainSeconds,
+        trainChars: r.trainChars,
+        budgetSeconds,
+        backend: r.backend,
       });
     }
   }
@@ -299,6 +369,10 @@ export async function compare(
       'hashed n-gram softmax',
       `softmax over hashed contexts of 1–${hashOrders} characters, 2^${hashBits} buckets`,
     ],
+    [
+      TRAINED_LSTM,
+      lstm ? `one-hot → LSTM of ${lstm.hidden} units → softmax, all weights trained (TF.js)` : '',
+    ],
   ]);
   const names = [...new Set(runs.map((r) => r.model))];
   const rows = names.map((model) => summarise(model, descriptions.get(model) ?? '', runs));
@@ -319,8 +393,24 @@ export async function compare(
     },
     spectralRadius: BASELINE_SPECTRAL_RADIUS,
     lstmForgetBias: LSTM_FORGET_BIAS,
+    trainedLstm: lstm,
     rows,
     runs,
+  };
+}
+
+const TRAINED_LSTM = 'trained LSTM';
+
+/** The trained LSTM's settings with every default filled in, as the report records them. */
+async function lstmSettings(given: TrainedLstmOptions = {}) {
+  const { DEFAULT_LSTM, TRAINED_LSTM_FORGET_BIAS } = await import('./tfjs-lstm.ts');
+  const { seed: _seed, seconds: _s, maxUpdates: _m, backend: _b, ...defaults } = DEFAULT_LSTM;
+  const defined = Object.entries(given).filter(([, x]) => x !== undefined);
+  return {
+    ...defaults,
+    minSeconds: 0,
+    ...(Object.fromEntries(defined) as TrainedLstmOptions),
+    forgetBias: TRAINED_LSTM_FORGET_BIAS,
   };
 }
 
@@ -445,6 +535,7 @@ function summarise(model: string, description: string, all: CompareRun[]): Compa
         }
       : null,
     trainSeconds: meanSd(mine.map((r) => r.trainSeconds)),
+    trainChars: first.trainChars === undefined ? null : meanSd(mine.map((r) => r.trainChars ?? 0)),
   };
 }
 
@@ -491,6 +582,7 @@ export function compareTable(result: CompareResult): string {
       'nonlinear',
       'recurrence ×, + if dense',
       'train s',
+      'train chars',
       'runs',
     ],
     result.rows.map((r) => [
@@ -509,15 +601,63 @@ export function compareTable(result: CompareResult): string {
       count(r.ops?.nonlinear),
       count(r.denseRecurrent?.mul),
       spread(r.trainSeconds, 1),
+      r.trainChars ? count(r.trainChars.mean) : '—',
       String(r.runs),
     ]),
   );
 }
 
+/** The notes on the trained LSTM row: what it is, how it was trained, its budget. */
+function trainedLstmNotes(result: CompareResult): string[] {
+  const l = result.trainedLstm;
+  if (!l) return ['- The trained LSTM was left out (--no-trained-lstm).'];
+  const mine = result.runs.filter((r) => r.model === TRAINED_LSTM);
+  const backends = [...new Set(mine.map((r) => r.backend))].join(', ');
+  const budgets = mine.map((r) => `${fixed(r.budgetSeconds ?? Number.NaN, 1)} s`).join(', ');
+  const gain = mine
+    .map(
+      (r) =>
+        `${fixed(r.initialValidationBpc ?? Number.NaN, 3)} → ${fixed(r.validationBpc ?? Number.NaN, 3)}`,
+    )
+    .join(', ');
+  const floor = l.minSeconds > 0 ? ` (at least ${l.minSeconds} s)` : '';
+  return [
+    `- Trained LSTM (src/tfjs-lstm.ts; TensorFlow.js, ${backends} backend, one thread): one-hot ` +
+      `characters → one LSTM layer of ${l.hidden} units (gates i, f, o, g) → softmax, every ` +
+      'weight trained; the first rows of each gate matrix are its input table, one row per ' +
+      "character, which also serves as the bias (the forget gate's starts at " +
+      `+${l.forgetBias}); weights drawn uniform in ±1/√H from the seed. Truncated ` +
+      `backpropagation through time: the training split cut into ${l.batch} streams, updates ` +
+      `of ${l.bptt} characters each carrying the state on (reset to zero every ` +
+      `${l.resetEvery} updates, so that it learns to start from the zero state it is scored ` +
+      'from), Adam (learning rate ' +
+      `${l.learningRate}, global gradient norm clipped to ${l.clipNorm}). All its ` +
+      'parameters are trainable: 4(V + H)·H gate weights, H·V readout weights, V biases.',
+    `- Its budget is the wall-clock time the spiking hybrid model of the same seed took to ` +
+      `train in this run${floor}: ${budgets}, validation checks included; "train chars" is ` +
+      'the characters it trained on within it. Validation bpc (the first ' +
+      `${l.validationChars} validation characters, scored in ${l.validationStreams} streams ` +
+      `each from a zero state) is checked before training, every ${l.checkEvery} updates and ` +
+      `at the end, and the best check's weights are kept: ${gain}. The test split is scored ` +
+      'as for every other row, one stream from a zero state. Operations: the input table ' +
+      'row seeds the gate sums (0), the recurrence is dense (4H·H × and + for the gates, plus ' +
+      'the cell as above), the readout H·V × and + (no standardisation).',
+  ];
+}
+
 /** The Markdown report: how it was made, the table, the notes, then every run. */
 export function compareMarkdown(result: CompareResult, meta: ReportMeta): string {
   const runs = markdownTable(
-    ['model', 'seed', 'test bpc', 'validation bpc', 'best epoch', 'firing rate (%)', 'train s'],
+    [
+      'model',
+      'seed',
+      'test bpc',
+      'validation bpc',
+      'best epoch',
+      'firing rate (%)',
+      'train s',
+      'train chars',
+    ],
     result.runs.map((r) => [
       r.model,
       r.seed === undefined ? '—' : String(r.seed),
@@ -526,6 +666,7 @@ export function compareMarkdown(result: CompareResult, meta: ReportMeta): string
       r.bestEpoch === undefined ? '—' : String(r.bestEpoch),
       r.firingRate === undefined ? '—' : fixed(r.firingRate * 100, 2),
       fixed(r.trainSeconds, 1),
+      count(r.trainChars),
     ]),
   );
   const ngramText =
@@ -586,7 +727,7 @@ export function compareMarkdown(result: CompareResult, meta: ReportMeta): string
       'per context length), trained with a sparse gradient and Adagrad (learning rate ' +
       `${result.hashed.learningRate}) for ${plural(result.hashed.epochs, 'epoch')} in ` +
       'shuffled order, the epoch best on validation kept; one run, seeded by the first seed.',
-    '- Not in the table: a trained LSTM (TensorFlow.js) on the same wall-clock budget.',
+    ...trainedLstmNotes(result),
     '',
     '## Every run',
     '',

@@ -31,6 +31,21 @@ export interface RunOptions {
    * the 'threads' build. Results are bit-identical to one thread. @default none
    */
   pool?: Parallel;
+  /**
+   * train() only: a text as long as the training text whose characters are the targets
+   * (position t+1 is predicted after input position t); the readout then learns to predict
+   * this text from the reservoir driven by the training text. Softmax readout only.
+   * @default the training text itself
+   */
+  trainTargets?: string;
+}
+
+/** Options of score(). */
+export interface ScoreOptions extends RunOptions {
+  /** The characters to predict, one per input id (same length). @default the input ids */
+  targets?: Uint16Array;
+  /** Receives −ln p of each scored character: losses[t] for predicting position t+1. */
+  losses?: Float64Array;
 }
 
 /** Scores of one epoch of readout training. */
@@ -240,7 +255,7 @@ export class SpikingLM {
   async score(
     ids: Uint16Array,
     phase: Progress['phase'],
-    options: RunOptions = {},
+    options: ScoreOptions = {},
     epoch = 0,
     epochs = 0,
   ): Promise<{ metrics: Metrics; firingRate: number }> {
@@ -251,6 +266,10 @@ export class SpikingLM {
     const featAt = this.featureBuffer('eval', CHUNK * SHARDS);
     const logitsAt = this.buffer('logits', CHUNK * SHARDS * v * 4);
     const total = ids.length - 1;
+    const { targets, losses } = options;
+    if (targets && targets.length !== ids.length) {
+      throw new SnnlmError('targets must be as long as the input ids', 'pass one target per id');
+    }
     const shards = split(total, SHARDS).map(([a, b], s) => {
       const state = this.stateFor(`eval${s}`);
       reservoir.reset(state);
@@ -291,10 +310,14 @@ export class SpikingLM {
       });
       const logits = heap.f32(logitsAt, CHUNK * SHARDS * v);
       for (let s = 0; s < SHARDS; s++) {
-        const next = heap.u16(idsAt + (shards[s].a + pos + 1) * 2, rows[s]);
+        const at = shards[s].a + pos;
+        const next = targets
+          ? targets.subarray(at + 1, at + 1 + rows[s])
+          : heap.u16(idsAt + (at + 1) * 2, rows[s]);
         for (let r = 0; r < rows[s]; r++) {
           const arg = softmaxRow(logits, s * CHUNK + r, v, this.beta, p);
           score.add(p[next[r]], arg === next[r]);
+          if (losses) losses[at + r] = -Math.log(p[next[r]]);
         }
         done += rows[s];
       }

@@ -38,6 +38,27 @@ function openStreams(model: SpikingLM, ids: Uint16Array, count: number): Streams
   return { states, idsAt, segment };
 }
 
+/** Where the training targets are: the training ids, or options.trainTargets put in memory. */
+function trainTargets(
+  model: SpikingLM,
+  streams: Streams,
+  ids: Uint16Array,
+  options: RunOptions,
+): number {
+  if (options.trainTargets === undefined) return streams.idsAt;
+  const targets = model.vocab.encode(options.trainTargets).ids;
+  if (targets.length !== ids.length) {
+    throw new SnnlmError(
+      `the targets (${targets.length} characters) must be as long as the training text ` +
+        `(${ids.length})`,
+      'pass a target text of the same length',
+    );
+  }
+  const at = model.buffer('train-targets', targets.byteLength);
+  model.heap.u16(at, targets.length).set(targets);
+  return at;
+}
+
 /** Reservoir calls that advance every stream by `rows` characters from `pos`. */
 function streamCalls(
   model: SpikingLM,
@@ -87,6 +108,7 @@ export async function trainSoftmax(
   const v = model.vocab.size;
   const batch = config.batchSize;
   const streams = openStreams(model, trainIds, batch);
+  const targetsAt = trainTargets(model, streams, trainIds, options);
   const weights = v * width;
   const gradAt = model.buffer('grad', weights * 4);
   const mAt = model.buffer('adam-m', weights * 4);
@@ -125,7 +147,7 @@ export async function trainSoftmax(
       for (let r = 0; r < rows; r++) {
         const x = featAt + r * batch * width * 4;
         // logits[B][V] = X[B][F] · W[V][F]ᵀ, then softmax, loss and Gᵀ, split by rows of X.
-        const targets = streams.idsAt + (pos + r + 1) * 2;
+        const targets = targetsAt + (pos + r + 1) * 2;
         runParts(
           model.heap.k,
           pool,
@@ -239,6 +261,12 @@ export async function fitRidge(
   const k = heap.k;
   const v = model.vocab.size;
   const batch = config.batchSize;
+  if (options.trainTargets !== undefined) {
+    throw new SnnlmError(
+      'separate training targets need the softmax readout',
+      "set readout 'softmax'",
+    );
+  }
   const started = performance.now();
   const streams = openStreams(model, trainIds, batch);
   const gramAt = model.buffer('gram', width * width * 4);

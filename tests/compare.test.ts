@@ -2,6 +2,7 @@
 // the sparse hashed n-gram readout.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -12,6 +13,13 @@ import {
 } from '../src/baselines.ts';
 import type { Build } from '../src/engine.ts';
 import { HashedNgramReadout } from '../src/hashed.ts';
+import {
+  initWeights,
+  lossAndGradients,
+  trainLstm,
+  useBackend,
+  weightList,
+} from '../src/tfjs-lstm.ts';
 import { Vocabulary } from '../src/vocab.ts';
 import { scratch } from './experiments-helpers.ts';
 
@@ -19,6 +27,7 @@ const { dir, corpus, snnlm } = scratch('compare');
 
 interface Row {
   model: string;
+  trainChars: { mean: number } | null;
   runs: number;
   bpc: { mean: number; sd: number };
   accuracy: { mean: number };
@@ -35,7 +44,13 @@ test('compare --quick writes the table with sane n-gram rows', () => {
   assert.ok(performance.now() - started < 30_000, 'under 30 s');
   const md = readFileSync(join(out, 'compare.md'), 'utf8');
   assert.match(md, /Command: `snnlm compare --corpus \S+ --quick --seeds 1,2 --out \S+`/);
-  for (const name of ['spiking hybrid', 'ESN', 'random LSTM', 'Kneser-Ney order 8']) {
+  for (const name of [
+    'spiking hybrid',
+    'ESN',
+    'random LSTM',
+    'trained LSTM',
+    'Kneser-Ney order 8',
+  ]) {
     assert.match(md, new RegExp(`\\| ${name} \\| \\d\\.\\d{3}`), name);
   }
   const json = JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8'));
@@ -49,11 +64,121 @@ test('compare --quick writes the table with sane n-gram rows', () => {
   assert.ok(kn[1] < kn[0] - 0.5 && kn[2] < kn[1] && kn[3] < kn[2], kn.join(', '));
   for (const b of kn.slice(3)) assert.ok(b > 2 && b < kn[2] + 0.2, kn.join(', '));
   assert.ok(row('modified Kneser-Ney order 6').bpc.mean < kn[5] + 0.2);
-  // Every reservoir model is scored on the same characters and counts its operations.
-  for (const model of ['spiking hybrid', 'ESN', 'random LSTM']) {
+  // Every recurrent model is scored on the same characters and counts its operations.
+  for (const model of ['spiking hybrid', 'ESN', 'random LSTM', 'trained LSTM']) {
     const ops = row(model).ops as Record<string, number>;
     assert.ok(ops.recurrentAdd > 0 && ops.readoutMul > 0, model);
   }
+  // The trained LSTM: one run per seed, each trained (validation below its initial weights')
+  // within a budget of at least the --quick floor, scored on the same test characters.
+  const lstm = row('trained LSTM');
+  assert.is(lstm.runs, 2);
+  assert.ok(Number.isFinite(lstm.bpc.mean) && Number.isFinite(lstm.bpc.sd), String(lstm.bpc));
+  assert.ok((lstm.trainChars?.mean ?? 0) > 0);
+  const spiking = json.runs.find((r: { model: string }) => r.model === 'spiking hybrid');
+  for (const r of json.runs.filter((x: { model: string }) => x.model === 'trained LSTM')) {
+    assert.ok(
+      r.validationBpc < r.initialValidationBpc,
+      `${r.initialValidationBpc} → ${r.validationBpc}`,
+    );
+    assert.ok(
+      r.budgetSeconds >= 2 && r.trainSeconds <= r.budgetSeconds + 1,
+      String(r.budgetSeconds),
+    );
+    assert.is(r.test.chars, spiking.test.chars);
+    assert.is(r.backend, 'wasm');
+  }
+  assert.match(md, /Trained LSTM \(src\/tfjs-lstm.ts; TensorFlow.js, wasm backend/);
+  assert.not.match(md, /Not in the table/);
+});
+
+test('compare --no-trained-lstm leaves the row out', () => {
+  const out = join(dir, 'compare-no-lstm');
+
+  const r = snnlm(
+    'compare',
+    '--corpus',
+    corpus,
+    '--quick',
+    '--seeds',
+    '1',
+    '--no-trained-lstm',
+    '--out',
+    out,
+  );
+
+  assert.is(r.code, 0, r.err);
+  const json = JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8'));
+  assert.ok(!json.rows.some((x: Row) => x.model === 'trained LSTM'));
+  assert.is(json.trainedLstm, null);
+});
+
+// The trained LSTM's hand-written backpropagation through time against central differences
+// of its loss, on a model small enough to perturb every weight.
+test('the trained LSTM gradients match finite differences', async () => {
+  await useBackend('wasm');
+  const w = initWeights(3, 5, 7);
+  const x = [0, 1, 2, 3, 4, 0, 1, 2];
+  const y = [1, 2, 3, 4, 0, 1, 2, 3];
+  const h0 = tf.tensor2d([0.3, -0.2, 0.1, 0.0, 0.4, -0.5], [2, 3]);
+  const c0 = tf.tensor2d([-0.1, 0.2, 0.5, 0.3, -0.4, 0.0], [2, 3]);
+  const loss = () => tf.tidy(() => lossAndGradients(w, x, y, 4, h0, c0).loss.dataSync()[0]);
+
+  const grads = tf.tidy(() =>
+    lossAndGradients(w, x, y, 4, h0, c0).grads.map((g) => Array.from(g.dataSync())),
+  );
+
+  let worst = 0;
+  weightList(w).forEach((wk, n) => {
+    const base = wk.dataSync().slice();
+    const at = (j: number, d: number) => {
+      const p = base.slice();
+      p[j] += d;
+      wk.assign(tf.tensor(p, wk.shape));
+      return loss();
+    };
+    const got = grads[n];
+    for (let j = 0; j < base.length; j++) {
+      const eps = 1e-2;
+      worst = Math.max(worst, Math.abs((at(j, eps) - at(j, -eps)) / (2 * eps) - got[j]));
+    }
+    wk.assign(tf.tensor(base, wk.shape));
+  });
+  assert.ok(worst < 1e-4, `largest difference ${worst}`);
+  tf.dispose([h0, c0, ...weightList(w)]);
+});
+
+test('the trained LSTM learns, and the same seed trains it to the same numbers', async () => {
+  const text = readFileSync(corpus, 'utf8');
+  const vocab = Vocabulary.fromText(text.slice(0, 3000));
+  const ids = (from: number, to: number) => vocab.encode(text.slice(from, to)).ids;
+  const run = (seed: number) =>
+    trainLstm(ids(0, 3000), ids(3000, 4000), ids(4000, 5000), vocab.size, {
+      hidden: 16,
+      batch: 8,
+      bptt: 16,
+      maxUpdates: 40,
+      checkEvery: 20,
+      validationStreams: 4,
+      seed,
+    });
+
+  const a = await run(3);
+  const b = await run(3);
+  const c = await run(4);
+
+  assert.ok(
+    a.validationBpc < a.initialValidationBpc - 0.5,
+    `${a.initialValidationBpc} → ${a.validationBpc}`,
+  );
+  assert.equal(
+    a.checks.map((k) => k.validationBpc),
+    b.checks.map((k) => k.validationBpc),
+  );
+  assert.is(a.test.bpc, b.test.bpc);
+  assert.is(a.test.chars, 999);
+  assert.is.not(a.test.bpc, c.test.bpc);
+  assert.is(a.trainChars, 40 * 8 * 16);
 });
 
 test('compare refuses an unknown --ngram-text', () => {
