@@ -19,6 +19,7 @@ export {
 } from './ternary';
 export { matmulNT, dot, transpose, adamStep, standardize, softmaxXent } from './readout';
 export { runBaseline, tanhInto } from './baselines';
+export { detectorRun, sparseLogits, sparseAdagrad } from './detectors';
 
 /** First free byte after the module's static data; the host allocates from here. */
 export function heapBase(): usize {

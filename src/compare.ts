@@ -15,7 +15,8 @@ import {
   type OpCounts,
   readoutOps,
 } from './baselines.ts';
-import { type FeatureKind, type ModelConfig, resolveConfig } from './config.ts';
+import { type FeatureKind, type ModelConfig, type Precision, resolveConfig } from './config.ts';
+import { additions, multiplications, spikingTotals } from './energy.ts';
 import { SnnlmError } from './errors.ts';
 import {
   fixed,
@@ -161,13 +162,41 @@ export interface CompareResult {
   runs: CompareRun[];
 }
 
-const SPIKING: { model: string; features: FeatureKind; description: string }[] = [
-  { model: 'spiking hybrid', features: 'hybrid', description: 'LIF reservoir, spikes + membrane' },
-  { model: 'spiking spike-only', features: 'spikes', description: 'LIF reservoir, spike counts' },
+const SPIKING: {
+  model: string;
+  features: FeatureKind;
+  precision: Precision;
+  description: string;
+}[] = [
+  {
+    model: 'spiking hybrid',
+    features: 'hybrid',
+    precision: 'float',
+    description: 'LIF reservoir, spikes + membrane',
+  },
+  {
+    model: 'spiking spike-only',
+    features: 'spikes',
+    precision: 'float',
+    description: 'LIF reservoir, spike counts',
+  },
   {
     model: 'spiking membrane-only',
     features: 'membrane',
+    precision: 'float',
     description: 'LIF reservoir, membrane potentials',
+  },
+  {
+    model: 'spiking hybrid, ternary reservoir',
+    features: 'hybrid',
+    precision: 'mixed',
+    description: 'BitNet b1.58 reservoir (add-only), float input and readout',
+  },
+  {
+    model: 'spiking hybrid, fully ternary',
+    features: 'hybrid',
+    precision: 'ternary',
+    description: 'ternary input, reservoir and readout (int8 features)',
   },
 ];
 
@@ -218,14 +247,14 @@ export async function compare(
     let hybridSeconds = 0;
     for (const s of SPIKING) {
       const trained = await trainModel(
-        { ...config, seed, features: s.features },
+        { ...config, seed, features: s.features, precision: s.precision },
         vocab,
         splits.train,
         splits.validation,
         { threads: options.threads, onProgress: options.onProgress },
       );
       const test = await trained.model.evaluate(splits.test, { onProgress: options.onProgress });
-      if (s.features === 'hybrid') hybridSeconds = trained.seconds;
+      if (s.model === 'spiking hybrid') hybridSeconds = trained.seconds;
       done({
         model: s.model,
         seed,
@@ -434,11 +463,11 @@ function spikingRun(model: SpikingLM, test: Metrics) {
   const c = model.reservoir.counts(model.stateFor('eval'));
   const chars = Math.max(1, c.chars);
   const updates = c.updates / chars;
-  const events = c.events / chars;
+  // The energy report's counts (src/energy.ts), so that both agree for every precision.
+  const b = spikingTotals(model, c);
   const { net, config, vocab } = model;
   const v = vocab.size;
   const k = model.reservoir.featureSize;
-  const out = readoutOps(k, v);
   const synapses = net.target.length;
   const dense = synapses * config.substeps + updates;
   const fixedParams = v * net.n + synapses + net.n;
@@ -447,13 +476,13 @@ function spikingRun(model: SpikingLM, test: Metrics) {
     trainableParams: v * (k + 1),
     totalParams: v * (k + 1) + fixedParams + 2 * k,
     ops: {
-      inputMul: 0,
-      inputAdd: updates,
-      recurrentMul: updates,
-      recurrentAdd: updates + events,
-      readoutMul: out.mul,
-      readoutAdd: out.add,
-      nonlinear: updates,
+      inputMul: multiplications(b.input) / chars,
+      inputAdd: additions(b.input) / chars,
+      recurrentMul: (multiplications(b.recurrence) + multiplications(b.membrane)) / chars,
+      recurrentAdd: (additions(b.recurrence) + additions(b.membrane)) / chars,
+      readoutMul: multiplications(b.readout) / chars,
+      readoutAdd: additions(b.readout) / chars,
+      nonlinear: b.membrane.nonlinear / chars,
     },
     denseRecurrent: { mul: dense, add: dense },
     firingRate: c.spikes / Math.max(1, c.updates),

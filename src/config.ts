@@ -69,6 +69,17 @@ export interface ModelConfig {
   ridgeLambda: number;
   /** All f32, ternary reservoir, or ternary input, reservoir and readout. @default 'float' */
   precision: Precision;
+  /**
+   * Most neurons of the detector layer (src/detectors.ts), which fire for exact strings of
+   * recent characters; 0 leaves the layer out. Needs the softmax readout. @default 100000
+   */
+  detectors: number;
+  /** Longest string a detector neuron stands for. @default 7 */
+  detectorOrder: number;
+  /** Fewest occurrences in the training text of a string that gets a detector. @default 2 */
+  detectorMinCount: number;
+  /** Adagrad learning rate of the detector neurons' readout weights. @default 0.1 */
+  detectorLearningRate: number;
   /** Seed of every random choice: weights, time constants, sampling. @default 1 */
   seed: number;
 }
@@ -93,6 +104,10 @@ export const DEFAULT_CONFIG: Readonly<ModelConfig> = Object.freeze({
   weightDecay: 0.0001,
   ridgeLambda: 0.001,
   precision: 'float',
+  detectors: 100_000,
+  detectorOrder: 7,
+  detectorMinCount: 2,
+  detectorLearningRate: 0.1,
   seed: 1,
 });
 
@@ -120,6 +135,10 @@ const RULES: Record<keyof ModelConfig, Rule> = {
   weightDecay: { kind: 'number', min: 0, max: 10 },
   ridgeLambda: { kind: 'number', min: 0, max: 1e6, openMin: true },
   precision: { kind: 'enum', values: ['float', 'mixed', 'ternary'] },
+  detectors: { kind: 'int', min: 0, max: 2_000_000 },
+  detectorOrder: { kind: 'int', min: 1, max: 64 },
+  detectorMinCount: { kind: 'int', min: 1, max: 1_000_000_000 },
+  detectorLearningRate: { kind: 'number', min: 0, max: 10, openMin: true },
   seed: { kind: 'int', min: -2147483648, max: 2147483647 },
 };
 
@@ -191,6 +210,13 @@ export function resolveConfig(partial: Partial<ModelConfig> = {}): ModelConfig {
     throw new SnnlmError(
       `configuration field 'batchSize' is ${config.batchSize}; it must be a multiple of 4`,
       'the readout kernels work on groups of four rows; round batchSize to a multiple of 4',
+    );
+  }
+  if (config.detectors > 0 && config.readout === 'ridge') {
+    throw new SnnlmError(
+      `the detector layer (detectors ${config.detectors}) is trained with the softmax ` +
+        "readout, not 'ridge'",
+      "set detectors=0 to use readout 'ridge', or readout 'softmax'",
     );
   }
   return config;

@@ -148,6 +148,53 @@ export interface Kernels {
     c1: number,
     c2: number,
   ): void;
+  /** The detector layer (assembly/detectors.ts): runs characters, returns spikes or −1. */
+  detectorRun(
+    v: number,
+    last: number,
+    stamp: number,
+    inStart: number,
+    inWeight: number,
+    rowStart: number,
+    target: number,
+    weight: number,
+    pow: number,
+    threshold: number,
+    prev: number,
+    prevCount: number,
+    ids: number,
+    nChars: number,
+    step0: number,
+    out: number,
+    offsets: number,
+    capacity: number,
+    counts: number,
+  ): number;
+  sparseLogits(
+    rows: number,
+    positions: number,
+    offsets: number,
+    spikes: number,
+    w: number,
+    v: number,
+    logits: number,
+    ldl: number,
+    add: number,
+  ): void;
+  sparseAdagrad(
+    rows: number,
+    positions: number,
+    offsets: number,
+    spikes: number,
+    w: number,
+    sq: number,
+    v: number,
+    gT: number,
+    ldg: number,
+    scale: number,
+    lr: number,
+    grad: number,
+  ): void;
 }
 
 /** Which compiled build to run: 128-bit SIMD (default) or scalar. */

@@ -18,6 +18,7 @@ const NAMES: KernelName[] = [
   'adamStep',
   'standardize',
   'softmaxXent',
+  'sparseLogits',
 ];
 const CALL_SLOTS = 4096;
 

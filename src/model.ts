@@ -3,6 +3,12 @@
 //   text → ids → reservoir (WebAssembly) → features → readout → probabilities.
 // Only the readout is trained; the reservoir is random and stays fixed.
 import { type ModelConfig, resolveConfig } from './config.ts';
+import {
+  DetectorLayer,
+  type DetectorNet,
+  type DetectorSpikes,
+  growDetectors,
+} from './detectors.ts';
 import { type Build, type FeatureSource, Heap, loadKernels, Reservoir } from './engine.ts';
 import { SnnlmError } from './errors.ts';
 import { type Metrics, Score, softmaxRow } from './metrics.ts';
@@ -119,6 +125,13 @@ export class SpikingLM {
    * evaluate and generate score with int8 features against it (see setTernaryReadout).
    */
   ternaryReadout?: TernaryReadout;
+  /**
+   * The detector layer (src/detectors.ts), grown from the training text by train() when
+   * config.detectors > 0, with its readout weights f32[n][vocab] at detectorWeightsAt: the
+   * rows of the neurons that fire at a character are added to its logits.
+   */
+  detectors?: DetectorLayer;
+  detectorWeightsAt = 0;
   private ternaryAt?: { w: number; gamma: number; bias: number };
   private scratch = new Map<string, { at: number; bytes: number }>();
 
@@ -177,6 +190,16 @@ export class SpikingLM {
   async train(train: string, validation: string, options: RunOptions = {}): Promise<TrainReport> {
     const trainIds = this.vocab.encode(train).ids;
     this.fitStandardization(trainIds);
+    const { detectors, detectorOrder, detectorMinCount } = this.config;
+    if (detectors > 0) {
+      this.setDetectors(
+        growDetectors(trainIds, this.vocab.size, {
+          maxNeurons: detectors,
+          maxOrder: detectorOrder,
+          minCount: detectorMinCount,
+        }),
+      );
+    }
     const validIds = this.vocab.encode(validation).ids;
     this.ternaryReadout = undefined;
     this.ternaryAt = undefined;
@@ -188,6 +211,21 @@ export class SpikingLM {
     this.quantizeReadout();
     const { metrics } = await this.score(validIds, 'validate', options, 1, 1);
     return { ...report, validation: metrics };
+  }
+
+  /**
+   * Installs a detector layer with zero readout weights (train() grows one; load restores
+   * one, then sets its weights through detectorWeights()).
+   */
+  setDetectors(net: DetectorNet): void {
+    this.detectors = new DetectorLayer(this.heap, net);
+    this.detectorWeightsAt = this.heap.alloc(Math.max(net.n * this.vocab.size * 4, 4));
+  }
+
+  /** The detector readout weights f32[n][vocab] (a live view); empty without the layer. */
+  detectorWeights(): Float32Array {
+    const n = this.detectors?.net.n ?? 0;
+    return this.heap.f32(this.detectorWeightsAt, n * this.vocab.size);
   }
 
   /** Quantises the trained f32 readout (precision 'ternary'); see src/ternary.ts. */
@@ -241,6 +279,22 @@ export class SpikingLM {
     heap.k.ternaryLogits(qAt, scaleAt, t.w, t.gamma, t.bias, logitsAt, rows, v, k);
   }
 
+  /**
+   * Adds (or with add false, writes) the detector layer's logits for `rows` positions (i32 at
+   * positionsAt) of a detector run into rows of `vocab` floats at logitsAt.
+   */
+  detectorLogits(
+    det: DetectorSpikes,
+    positionsAt: number,
+    rows: number,
+    logitsAt: number,
+    add: boolean,
+  ): void {
+    const v = this.vocab.size;
+    const w = this.detectorWeightsAt;
+    this.heap.k.sparseLogits(rows, positionsAt, det.offsetsAt, det.spikesAt, w, v, logitsAt, v, add ? 1 : 0);
+  }
+
   /** Bits per character, perplexity and accuracy on a held-out text. */
   async evaluate(text: string, options: RunOptions = {}): Promise<Evaluation> {
     const { ids, unknown } = this.vocab.encode(text);
@@ -270,6 +324,10 @@ export class SpikingLM {
     if (targets && targets.length !== ids.length) {
       throw new SnnlmError('targets must be as long as the input ids', 'pass one target per id');
     }
+    // The detector layer remembers only its longest string, so one run over the whole text
+    // from rest gives every shard the spikes it would have after its warm-up.
+    const det = this.detectors?.spikesOf('score', idsAt, ids.length);
+    const positionsAt = this.buffer('det-positions', CHUNK * 4);
     const shards = split(total, SHARDS).map(([a, b], s) => {
       const state = this.stateFor(`eval${s}`);
       reservoir.reset(state);
@@ -306,7 +364,13 @@ export class SpikingLM {
         split(SHARDS, pool?.threads ?? 1).map(([x, y]) => calls.slice(x, y).flat()),
       );
       shards.forEach((sh, s) => {
-        if (rows[s] > 0) this.logits(sh.featAt, logitsAt + s * CHUNK * v * 4, rows[s]);
+        if (rows[s] === 0) return;
+        this.logits(sh.featAt, logitsAt + s * CHUNK * v * 4, rows[s]);
+        if (det) {
+          const positions = heap.i32(positionsAt, rows[s]);
+          for (let r = 0; r < rows[s]; r++) positions[r] = sh.a + pos + r;
+          this.detectorLogits(det, positionsAt, rows[s], logitsAt + s * CHUNK * v * 4, true);
+        }
       });
       const logits = heap.f32(logitsAt, CHUNK * SHARDS * v);
       for (let s = 0; s < SHARDS; s++) {
@@ -376,6 +440,18 @@ export class SpikingLM {
     const state = this.stateFor('gen');
     reservoir.reset(state);
     if (ids.length > 1) reservoir.run(state, idsAt, ids.length - 1);
+    const det = this.detectors;
+    const detState = det?.state('gen');
+    // One character's spikes: offsets [0, k], the spikes, then room for touched neurons.
+    const detRoom = (det?.net.n ?? 0) + 16;
+    const detOffsetsAt = this.buffer('gen-det-offsets', 8);
+    const detSpikesAt = this.buffer('gen-det-spikes', detRoom * 4);
+    const detPositionAt = this.buffer('gen-det-position', 4);
+    if (det && detState) {
+      det.reset(detState);
+      heap.u32(detOffsetsAt, 1)[0] = 0;
+      if (ids.length > 1) det.run(detState, idsAt, ids.length - 1, detSpikesAt, detOffsetsAt, detRoom);
+    }
     let last = ids[ids.length - 1];
     const out: number[] = [];
     const p = new Float64Array(v);
@@ -386,6 +462,18 @@ export class SpikingLM {
       reservoir.run(state, idsAt, 1, featAt, width);
       this.standardize(featAt, 1, width);
       this.logits(featAt, logitsAt, 1);
+      if (det && detState) {
+        heap.u32(detOffsetsAt, 1)[0] = 0;
+        det.run(detState, idsAt, 1, detSpikesAt, detOffsetsAt, detRoom);
+        heap.i32(detPositionAt, 1)[0] = 0;
+        this.detectorLogits(
+          { offsetsAt: detOffsetsAt, spikesAt: detSpikesAt, chars: 1 },
+          detPositionAt,
+          1,
+          logitsAt,
+          true,
+        );
+      }
       softmaxRow(heap.f32(logitsAt, v), 0, v, this.beta / temperature, p);
       p[unknown] = 0;
       last = rng.pick(p);

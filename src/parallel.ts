@@ -8,7 +8,8 @@ export type KernelName =
   | 'transpose'
   | 'adamStep'
   | 'standardize'
-  | 'softmaxXent';
+  | 'softmaxXent'
+  | 'sparseLogits';
 
 /** A kernel call: its export name and numeric arguments. */
 export type Call = [name: KernelName, ...args: number[]];

@@ -31,9 +31,18 @@
 //   readoutGamma   f32   vocab                  γ per output character
 //   readoutBias    f32   vocab                  bias per output character
 //
+// With a detector layer (config.detectors > 0, src/detectors.ts), once trained:
+//
+//   detectorChar    u16  detectors             character each detector neuron listens to
+//   detectorParent  i32  detectors             neuron of its string's prefix (−1: none)
+//   detectorOrder   u8   detectors             length of its string
+//   detectorReadout f32  detectors · vocab     readout row added when the neuron fires
+//   header detectors                            the number of detector neurons
+//
 // A ternary synapse thus takes 2 bytes (u16) where a float one takes 8; loading rebuilds the
 // f32 view (±γ) of the same synapses for the reference.
 import { type ModelConfig, resolveConfig } from './config.ts';
+import { checkDetectorNet, type DetectorNet } from './detectors.ts';
 import type { Build } from './engine.ts';
 import { SnnlmError } from './errors.ts';
 import { SpikingLM } from './model.ts';
@@ -91,6 +100,14 @@ export function modelToFile(model: SpikingLM, extra: Record<string, unknown> = {
     sections.readoutGamma = r.gamma;
     sections.readoutBias = r.bias;
   }
+  const det = model.detectors;
+  if (det) {
+    header.detectors = det.net.n;
+    sections.detectorChar = det.net.char;
+    sections.detectorParent = det.net.parent;
+    sections.detectorOrder = det.net.order;
+    sections.detectorReadout = model.detectorWeights().slice();
+  }
   return { header, sections };
 }
 
@@ -143,6 +160,29 @@ export async function modelFromFile(file: DecodedModelFile, build: Build = 'simd
   } else {
     const readout = section(sections, 'readout', Float32Array, vocab.size * model.width);
     model.readoutWeights().set(readout);
+  }
+  if (header.detectors !== undefined) {
+    const n = Number(header.detectors);
+    if (!Number.isInteger(n) || n < 1 || n > config.detectors) {
+      throw new SnnlmError(
+        'the model file has a detector count that disagrees with its configuration',
+        'the file is damaged; retrain the model',
+      );
+    }
+    const net: DetectorNet = {
+      n,
+      vocabSize: vocab.size,
+      char: section(sections, 'detectorChar', Uint16Array, n),
+      parent: section(sections, 'detectorParent', Int32Array, n),
+      order: section(sections, 'detectorOrder', Uint8Array, n),
+    };
+    checkDetectorNet(net);
+    model.setDetectors(net);
+    const w = section(sections, 'detectorReadout', Float32Array, n * vocab.size);
+    if (!w.every(Number.isFinite)) {
+      throw new SnnlmError('the model file has non-finite detector weights', 'retrain the model');
+    }
+    model.detectorWeights().set(w);
   }
   const k = model.reservoir.featureSize;
   model.heap.f32(model.featureMeanAt, k).set(section(sections, 'featureMean', Float32Array, k));

@@ -227,7 +227,9 @@ function prepare(splits: Splits, options: RobustnessOptions): Setup {
       `--models ${MODEL_KINDS.join(',')}`,
     );
   }
-  const config = resolveConfig(options.base);
+  // The experiments perturb the reservoir, its input and its readout, and compare it with
+  // baselines of the same size, so the spiking model runs without the detector layer.
+  const config = resolveConfig({ ...options.base, detectors: 0 });
   if (config.precision !== 'float') {
     throw new SnnlmError(
       'the robustness experiments perturb f32 weights; ternary networks are not supported',
@@ -948,7 +950,8 @@ export function robustnessMarkdown(r: RobustnessResult, meta: ReportMeta): strin
     '',
     `Seeds: ${r.seeds.join(', ')}. Models: ${r.models.map((m) => MODEL_LABELS[m]).join(', ')}. ` +
       `Sizes: ${c.neurons} neurons (units), ${c.epochs} epochs, batch ${c.batchSize}, ` +
-      `${c.substeps} substeps per character; ${r.trainChars} training, ${r.validationChars} ` +
+      `${c.substeps} substeps per character; the spiking model is the reservoir without the ` +
+      `detector layer (detectors 0); ${r.trainChars} training, ${r.validationChars} ` +
       `validation and ${r.testChars} test characters. Figures are on the test split, as mean ` +
       '± sample standard deviation (n − 1) over the seeds; Δ is the change in test bpc from ' +
       'the unperturbed model of the same seed. Every run is in the JSON file.',

@@ -123,6 +123,17 @@ export async function trainSoftmax(
   const gTAt = model.buffer('train-gt', v * batch * 4);
   const nllAt = model.buffer('train-nll', batch * 4);
   const hitAt = model.buffer('train-hit', batch * 4);
+  // The detector layer: its spikes over the whole training text, computed once (they do not
+  // depend on the readout), and Adagrad state for its readout rows.
+  const det = model.detectors;
+  const detWeights = model.detectorWeights().length;
+  const detSpikes = det?.spikesOf('train', streams.idsAt, trainIds.length);
+  const detSqAt = model.buffer('det-adagrad', detWeights * 4);
+  const detBestAt = model.buffer('det-best', detWeights * 4);
+  const detGradAt = model.buffer('det-grad', v * 4);
+  const positionsAt = model.buffer('train-positions', batch * 4);
+  model.detectorWeights().fill(0);
+  heap.f32(detSqAt, detWeights).fill(0);
 
   const stepsPerEpoch = streams.segment;
   const totalSteps = stepsPerEpoch * config.epochs;
@@ -146,12 +157,33 @@ export async function trainSoftmax(
       runParts(model.heap.k, pool, standardizeCalls(model, featAt, rows * batch, parts));
       for (let r = 0; r < rows; r++) {
         const x = featAt + r * batch * width * 4;
-        // logits[B][V] = X[B][F] · W[V][F]ᵀ, then softmax, loss and Gᵀ, split by rows of X.
+        // logits[B][V] = X[B][F] · W[V][F]ᵀ (plus the detector rows of the neurons that
+        // fired), then softmax, loss and Gᵀ, split by rows of X.
         const targets = targetsAt + (pos + r + 1) * 2;
+        if (detSpikes) {
+          const positions = heap.i32(positionsAt, batch);
+          for (let b = 0; b < batch; b++) positions[b] = b * streams.segment + pos + r;
+        }
         runParts(
           model.heap.k,
           pool,
           split(batch, parts).map(([a, b]) => [
+            ...(detSpikes
+              ? [
+                  [
+                    'sparseLogits',
+                    b - a,
+                    positionsAt + a * 4,
+                    detSpikes.offsetsAt,
+                    detSpikes.spikesAt,
+                    model.detectorWeightsAt,
+                    v,
+                    logitsAt + a * v * 4,
+                    v,
+                    0,
+                  ] as Call,
+                ]
+              : []),
             [
               'matmulNT',
               x + a * width * 4,
@@ -160,7 +192,7 @@ export async function trainSoftmax(
               b - a,
               v,
               width,
-              0,
+              detSpikes ? 1 : 0,
             ],
             ['transpose', x + a * width * 4, featTAt + a * 4, b - a, width, batch],
             [
@@ -178,6 +210,23 @@ export async function trainSoftmax(
             ],
           ]),
         );
+        if (detSpikes) {
+          // One row after another on this thread: rows that share a neuron update it in turn.
+          heap.k.sparseAdagrad(
+            batch,
+            positionsAt,
+            detSpikes.offsetsAt,
+            detSpikes.spikesAt,
+            model.detectorWeightsAt,
+            detSqAt,
+            v,
+            gTAt,
+            batch,
+            1 / batch,
+            config.detectorLearningRate,
+            detGradAt,
+          );
+        }
         const nll = heap.f32(nllAt, batch);
         const hit = heap.i32(hitAt, batch);
         for (let b = 0; b < batch; b++) score.addNats(nll[b], hit[b] === 1);
@@ -238,9 +287,11 @@ export async function trainSoftmax(
       best = metrics.bpc;
       bestEpoch = epoch;
       heap.f32(bestAt, weights).set(heap.f32(model.readoutAt, weights));
+      heap.f32(detBestAt, detWeights).set(model.detectorWeights());
     }
   }
   heap.f32(model.readoutAt, weights).set(heap.f32(bestAt, weights));
+  model.detectorWeights().set(heap.f32(detBestAt, detWeights));
   return {
     epochs: reports,
     bestEpoch,
