@@ -162,40 +162,56 @@ export interface CompareResult {
   runs: CompareRun[];
 }
 
+// Every row but the first is the reservoir alone (detectors 0), so that it compares with the
+// ESN and random LSTM of the same size; the first, the model with its detector layer, is left
+// out when the configuration has none.
 const SPIKING: {
   model: string;
   features: FeatureKind;
   precision: Precision;
+  detectors: boolean;
   description: string;
 }[] = [
+  {
+    model: 'spiking hybrid + detectors',
+    features: 'hybrid',
+    precision: 'float',
+    detectors: true,
+    description: 'LIF reservoir (spikes + membrane) and the detector layer',
+  },
   {
     model: 'spiking hybrid',
     features: 'hybrid',
     precision: 'float',
+    detectors: false,
     description: 'LIF reservoir, spikes + membrane',
   },
   {
     model: 'spiking spike-only',
     features: 'spikes',
     precision: 'float',
+    detectors: false,
     description: 'LIF reservoir, spike counts',
   },
   {
     model: 'spiking membrane-only',
     features: 'membrane',
     precision: 'float',
+    detectors: false,
     description: 'LIF reservoir, membrane potentials',
   },
   {
     model: 'spiking hybrid, ternary reservoir',
     features: 'hybrid',
     precision: 'mixed',
+    detectors: false,
     description: 'BitNet b1.58 reservoir (add-only), float input and readout',
   },
   {
     model: 'spiking hybrid, fully ternary',
     features: 'hybrid',
     precision: 'ternary',
+    detectors: false,
     description: 'ternary input, reservoir and readout (int8 features)',
   },
 ];
@@ -246,15 +262,23 @@ export async function compare(
   for (const seed of seeds) {
     let hybridSeconds = 0;
     for (const s of SPIKING) {
+      if (s.detectors && config.detectors === 0) continue;
       const trained = await trainModel(
-        { ...config, seed, features: s.features, precision: s.precision },
+        {
+          ...config,
+          seed,
+          features: s.features,
+          precision: s.precision,
+          detectors: s.detectors ? config.detectors : 0,
+        },
         vocab,
         splits.train,
         splits.validation,
         { threads: options.threads, onProgress: options.onProgress },
       );
       const test = await trained.model.evaluate(splits.test, { onProgress: options.onProgress });
-      if (s.model === 'spiking hybrid') hybridSeconds = trained.seconds;
+      // The trained LSTM gets the time of the first spiking row: the whole model.
+      if (hybridSeconds === 0) hybridSeconds = trained.seconds;
       done({
         model: s.model,
         seed,
@@ -463,23 +487,33 @@ function spikingRun(model: SpikingLM, test: Metrics) {
   const c = model.reservoir.counts(model.stateFor('eval'));
   const chars = Math.max(1, c.chars);
   const updates = c.updates / chars;
-  // The energy report's counts (src/energy.ts), so that both agree for every precision.
-  const b = spikingTotals(model, c);
+  // The energy report's counts (src/energy.ts), so that both agree for every precision; the
+  // detector layer's work (after evaluate, its counters hold the test run) is booked to the
+  // recurrence, its add-only readout to the readout.
+  const b = spikingTotals(model, c, model.detectors?.countsOf('score'));
   const { net, config, vocab } = model;
   const v = vocab.size;
   const k = model.reservoir.featureSize;
   const synapses = net.target.length;
   const dense = synapses * config.substeps + updates;
   const fixedParams = v * net.n + synapses + net.n;
+  // Detector neurons: one readout row each (trained); one input and one recurrent synapse
+  // each, of fixed weights, counted as fixed parameters.
+  const detectors = model.detectors?.net.n ?? 0;
   return {
     test: scores(test),
-    trainableParams: v * (k + 1),
-    totalParams: v * (k + 1) + fixedParams + 2 * k,
+    trainableParams: v * (k + 1) + detectors * v,
+    totalParams: v * (k + 1) + detectors * v + fixedParams + 2 * k + 2 * detectors,
     ops: {
       inputMul: multiplications(b.input) / chars,
       inputAdd: additions(b.input) / chars,
-      recurrentMul: (multiplications(b.recurrence) + multiplications(b.membrane)) / chars,
-      recurrentAdd: (additions(b.recurrence) + additions(b.membrane)) / chars,
+      recurrentMul:
+        (multiplications(b.recurrence) +
+          multiplications(b.membrane) +
+          multiplications(b.detectors)) /
+        chars,
+      recurrentAdd:
+        (additions(b.recurrence) + additions(b.membrane) + additions(b.detectors)) / chars,
       readoutMul: multiplications(b.readout) / chars,
       readoutAdd: additions(b.readout) / chars,
       nonlinear: b.membrane.nonlinear / chars,

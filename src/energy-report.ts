@@ -44,6 +44,7 @@ const COMPONENT_NAMES: Record<Component, string> = {
   input: 'input projection',
   recurrence: 'recurrence',
   membrane: 'membrane update',
+  detectors: 'detector layer',
   readout: 'readout',
 };
 

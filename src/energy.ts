@@ -27,15 +27,16 @@ import {
   createBaselineModel,
   readoutOps,
 } from './baselines.ts';
+import type { DetectorCounts } from './detectors.ts';
 import PROFILES from './energy-profiles.json' with { type: 'json' };
 import { Reservoir, type ReservoirCounts } from './engine.ts';
 import { SnnlmError } from './errors.ts';
 import { type Metrics, Score, softmaxRow } from './metrics.ts';
 import type { SpikingLM } from './model.ts';
-import { ReferenceReservoir } from './reference.ts';
+import { ReferenceDetectors, ReferenceReservoir } from './reference.ts';
 import { U16_NEURONS } from './ternary.ts';
 
-export const COMPONENTS = ['input', 'recurrence', 'membrane', 'readout'] as const;
+export const COMPONENTS = ['input', 'recurrence', 'membrane', 'detectors', 'readout'] as const;
 export type Component = (typeof COMPONENTS)[number];
 
 /** Priced arithmetic: 32-bit float and integer adds and multiplies, 8-bit multiplies. */
@@ -134,6 +135,8 @@ export interface EnergyResult {
   firingRate: number;
   /** Raw counters of the spiking run (totals over `chars`). */
   counters: ReservoirCounts;
+  /** Raw counters of the detector layer over the same run; null without one. */
+  detectorCounters: DetectorCounts | null;
   /** Totals over the run of the event-driven spiking model (integers). */
   totals: Breakdown;
   models: ModelCounts[];
@@ -183,6 +186,7 @@ function emptyBreakdown(): Breakdown {
     input: emptyTally(),
     recurrence: emptyTally(),
     membrane: emptyTally(),
+    detectors: emptyTally(),
     readout: emptyTally(),
   };
 }
@@ -263,7 +267,7 @@ function readoutTally(model: SpikingLM, chars: number): Tally {
  * the target index, the weight (float synapses) and the accumulator; per spike the row
  * bounds (two u32, or three for the ternary +1/−1 lists).
  */
-export function spikingTotals(model: SpikingLM, c: ReservoirCounts): Breakdown {
+export function spikingTotals(model: SpikingLM, c: ReservoirCounts, d?: DetectorCounts): Breakdown {
   const b = emptyBreakdown();
   const u = c.updates;
   const ternary = model.net.ternary !== undefined;
@@ -290,7 +294,60 @@ export function spikingTotals(model: SpikingLM, c: ReservoirCounts): Breakdown {
   b.membrane.reads.accumulator = u * (ternary ? 8 : 4);
 
   b.readout = readoutTally(model, c.chars);
+  if (d) detectorTally(model, d, b);
   return b;
+}
+
+/**
+ * The detector layer's work (src/detectors.ts) from its kernel counters: each synaptic event
+ * (input or recurrent) one f32 add; each membrane update one multiply (the decay since the
+ * neuron's last update) and one threshold comparison; reads of the input weight, the target
+ * index and weight of each recurrent synapse, the row bounds of each spike, v and the step of
+ * the last update, and the decay factor. Its readout adds the weight row of each spike:
+ * vocab f32 additions and no multiplication.
+ */
+function detectorTally(model: SpikingLM, d: DetectorCounts, b: Breakdown): void {
+  const t = b.detectors;
+  const events = d.inputEvents + d.recurrentEvents;
+  t.events = events;
+  t.fpAdd = events;
+  t.fpMul = d.updates;
+  t.nonlinear = d.updates;
+  t.reads.inputWeights = d.inputEvents * 4;
+  t.reads.synapseIndex = d.recurrentEvents * 4 + d.spikes * 8;
+  t.reads.synapseWeights = d.recurrentEvents * 4;
+  t.reads.membraneState = d.updates * 8;
+  t.reads.neuronParams = d.updates * 4;
+  const v = model.vocab.size;
+  b.readout.fpAdd += d.spikes * v;
+  b.readout.reads.readoutWeights += d.spikes * v * 4;
+}
+
+/**
+ * The detector layer run densely: every neuron decays and takes its input-row entry at every
+ * step (one multiply, one add), every recurrent synapse is visited (one multiply, one add),
+ * and the readout is a dense product over all its neurons (vocab multiply-accumulates each).
+ */
+function denseDetectorTally(model: SpikingLM, chars: number, b: Breakdown): void {
+  const det = model.detectors;
+  if (!det) return;
+  const n = det.net.n;
+  const synapses = det.net.parent.reduce((a, p) => a + (p >= 0 ? 1 : 0), 0);
+  const v = model.vocab.size;
+  const t = emptyTally();
+  t.fpMul = chars * (n + synapses);
+  t.fpAdd = chars * (n + synapses);
+  t.nonlinear = chars * n;
+  t.reads.inputWeights = chars * n * 4;
+  t.reads.synapseIndex = chars * (synapses * 4 + n * 8);
+  t.reads.synapseWeights = chars * synapses * 4;
+  t.reads.membraneState = chars * n * 4;
+  b.detectors = t;
+  const r = b.readout;
+  r.fpMul += chars * n * v;
+  r.fpAdd += chars * n * v;
+  r.macs += chars * n * v;
+  r.reads.readoutWeights += chars * n * v * 4;
 }
 
 /**
@@ -300,6 +357,7 @@ export function spikingTotals(model: SpikingLM, c: ReservoirCounts): Breakdown {
  */
 export function denseTotals(model: SpikingLM, c: ReservoirCounts): Breakdown {
   const b = spikingTotals(model, c);
+  denseDetectorTally(model, c.chars, b);
   const ternary = model.net.ternary !== undefined;
   const visits = model.net.target.length * model.config.substeps * c.chars;
   const r = emptyTally();
@@ -387,6 +445,8 @@ async function measure(model: SpikingLM, ids: Uint16Array) {
   heap.u16(idsAt, ids.length).set(ids);
   const featAt = model.featureBuffer('energy', chunk);
   const logitsAt = model.buffer('energy-logits', chunk * v * 4);
+  const positionsAt = model.buffer('energy-positions', chunk * 4);
+  const det = model.detectors?.spikesOf('energy', idsAt, ids.length);
   const score = new Score();
   const p = new Float64Array(v);
   for (let pos = 0; pos < ids.length; pos += chunk) {
@@ -394,6 +454,11 @@ async function measure(model: SpikingLM, ids: Uint16Array) {
     reservoir.run(state, idsAt + pos * 2, rows, featAt, width);
     model.standardize(featAt, rows, width);
     model.logits(featAt, logitsAt, rows);
+    if (det) {
+      const positions = heap.i32(positionsAt, rows);
+      for (let r = 0; r < rows; r++) positions[r] = pos + r;
+      model.detectorLogits(det, positionsAt, rows, logitsAt, true);
+    }
     const logits = heap.f32(logitsAt, rows * v);
     for (let r = 0; r < rows && pos + r + 1 < ids.length; r++) {
       const next = ids[pos + r + 1];
@@ -402,7 +467,11 @@ async function measure(model: SpikingLM, ids: Uint16Array) {
     }
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
-  return { counts: reservoir.counts(state), scored: score.metrics() };
+  return {
+    counts: reservoir.counts(state),
+    detectorCounts: model.detectors?.countsOf('energy'),
+    scored: score.metrics(),
+  };
 }
 
 /** The built-in profiles, then those of `extra` (same shape), replacing by id. */
@@ -562,9 +631,9 @@ export async function estimateEnergy(
     throw new SnnlmError('the held-out text is too short to measure', 'use a longer corpus');
   }
   const profiles = options.profiles ?? loadProfiles();
-  const { counts, scored } = await measure(model, ids);
+  const { counts, detectorCounts, scored } = await measure(model, ids);
   const n = counts.chars;
-  const totals = spikingTotals(model, counts);
+  const totals = spikingTotals(model, counts, detectorCounts);
   const perChar = (b: Breakdown) => scaled(b, 1 / n);
   const models: ModelCounts[] = [
     {
@@ -575,7 +644,9 @@ export async function estimateEnergy(
     },
     {
       model: 'spiking, dense',
-      description: 'the same reservoir visiting every synapse at every substep',
+      description:
+        'the same reservoir visiting every synapse at every substep (and the detector layer ' +
+        'updating every neuron at every character, read by a dense readout)',
       style: 'dense',
       perChar: perChar(denseTotals(model, counts)),
     },
@@ -613,6 +684,7 @@ export async function estimateEnergy(
     features: model.reservoir.featureSize,
     firingRate: counts.spikes / Math.max(1, counts.updates),
     counters: counts,
+    detectorCounters: detectorCounts ?? null,
     totals,
     models,
     training: trainingPerChar(model, models[0].perChar),
@@ -641,9 +713,9 @@ export interface CountCheck {
 }
 
 /**
- * Counts the same characters with the plain TypeScript reservoir (src/reference.ts),
- * which shares no code with the kernels, and sets its events, additions and
- * multiplications beside the report's. The LIF step costs, per neuron per substep,
+ * Counts the same characters with the plain TypeScript reservoir and detector layer
+ * (src/reference.ts), which share no code with the kernels, and sets their events,
+ * additions and multiplications beside the report's. The LIF step costs, per neuron per substep,
  * one multiply (leak · v) and two additions (drive + rec, then the sum); each
  * synaptic event one addition. Float synapses only.
  */
@@ -658,6 +730,32 @@ export function checkAgainstReference(
   for (const id of ids) ref.char(id, model.config.features);
   const reservoir = [totals.input, totals.recurrence, totals.membrane];
   const sum = (f: (t: Tally) => number) => reservoir.reduce((a, t) => a + f(t), 0);
+  const detectorChecks: CountCheck[] = [];
+  if (model.detectors) {
+    // Each event one addition, each membrane update one multiply; spikes × vocab readout adds.
+    const d = new ReferenceDetectors(model.detectors.net);
+    for (const id of ids) d.step(id);
+    const t = totals.detectors;
+    const v = model.vocab.size;
+    detectorChecks.push(
+      {
+        counter: 'detector synaptic events',
+        report: t.events,
+        reference: d.inputEvents + d.recurrentEvents,
+      },
+      {
+        counter: 'detector additions',
+        report: additions(t),
+        reference: d.inputEvents + d.recurrentEvents,
+      },
+      { counter: 'detector multiplications', report: multiplications(t), reference: d.updates },
+      {
+        counter: 'readout additions of detector spikes',
+        report: additions(totals.readout) - additions(readoutTally(model, ids.length)),
+        reference: d.spikes * v,
+      },
+    );
+  }
   return [
     { counter: 'synaptic events', report: totals.recurrence.events, reference: ref.events },
     {
@@ -666,5 +764,6 @@ export function checkAgainstReference(
       reference: 2 * ref.updates + ref.events,
     },
     { counter: 'reservoir multiplications', report: sum(multiplications), reference: ref.updates },
+    ...detectorChecks,
   ];
 }

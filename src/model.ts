@@ -15,7 +15,12 @@ import { type Metrics, Score, softmaxRow } from './metrics.ts';
 import { buildNetwork, type Network } from './network.ts';
 import { type Call, type Parallel, runParts, split } from './parallel.ts';
 import { Rng } from './rng.ts';
-import { dequantizeReadout, quantizeReadout, type TernaryReadout } from './ternary.ts';
+import {
+  dequantizeReadout,
+  quantizeReadout,
+  type TernaryReadout,
+  ternarizeDetectorReadout,
+} from './ternary.ts';
 import { fitRidge, trainSoftmax } from './train.ts';
 import type { Vocabulary } from './vocab.ts';
 
@@ -237,6 +242,8 @@ export class SpikingLM {
     this.setTernaryReadout(
       quantizeReadout(this.readoutWeights(), this.vocab.size, width, k, exists),
     );
+    const det = this.detectors;
+    if (det) ternarizeDetectorReadout(this.detectorWeights(), det.net.n, this.vocab.size);
   }
 
   /**
@@ -292,7 +299,17 @@ export class SpikingLM {
   ): void {
     const v = this.vocab.size;
     const w = this.detectorWeightsAt;
-    this.heap.k.sparseLogits(rows, positionsAt, det.offsetsAt, det.spikesAt, w, v, logitsAt, v, add ? 1 : 0);
+    this.heap.k.sparseLogits(
+      rows,
+      positionsAt,
+      det.offsetsAt,
+      det.spikesAt,
+      w,
+      v,
+      logitsAt,
+      v,
+      add ? 1 : 0,
+    );
   }
 
   /** Bits per character, perplexity and accuracy on a held-out text. */
@@ -450,7 +467,8 @@ export class SpikingLM {
     if (det && detState) {
       det.reset(detState);
       heap.u32(detOffsetsAt, 1)[0] = 0;
-      if (ids.length > 1) det.run(detState, idsAt, ids.length - 1, detSpikesAt, detOffsetsAt, detRoom);
+      if (ids.length > 1)
+        det.run(detState, idsAt, ids.length - 1, detSpikesAt, detOffsetsAt, detRoom);
     }
     let last = ids[ids.length - 1];
     const out: number[] = [];

@@ -2,6 +2,13 @@
 // for clarity rather than speed. Tests hold the WebAssembly engine to it, and
 // it gives an independent count of spikes and synaptic events.
 import type { Dynamics, FeatureKind } from './config.ts';
+import {
+  DETECTOR_TAU,
+  DETECTOR_THRESHOLD,
+  DETECTOR_UNIGRAM_WEIGHT,
+  DETECTOR_WEIGHT,
+  type DetectorNet,
+} from './detectors.ts';
 import type { Network } from './network.ts';
 
 /** State and counters of the reference reservoir. */
@@ -98,5 +105,65 @@ export class ReferenceReservoir {
     }
     if (features !== 'spikes') out.set(this.v, at);
     return out;
+  }
+}
+
+/**
+ * The detector layer (src/detectors.ts) the plain way: every neuron decays at every step,
+ * v ← λ·v + (input + recurrent), and fires where v ≥ θ. It shares no code with the
+ * event-driven kernel, which decays lazily and tests only the neurons an event reached; both
+ * must give the same spikes. It also counts what an event-driven layer has to do: synaptic
+ * events (a neuron listening to the character presented, a synapse of a neuron that fired at
+ * the previous step) and membrane updates (neurons reached by at least one event in a step).
+ */
+export class ReferenceDetectors {
+  readonly net: DetectorNet;
+  readonly v: Float32Array;
+  private fired: number[] = [];
+  private readonly children: number[][];
+  inputEvents = 0;
+  recurrentEvents = 0;
+  updates = 0;
+  spikes = 0;
+
+  constructor(net: DetectorNet) {
+    this.net = net;
+    this.v = new Float32Array(net.n);
+    this.children = Array.from({ length: net.n }, () => []);
+    for (let i = 0; i < net.n; i++) if (net.parent[i] >= 0) this.children[net.parent[i]].push(i);
+  }
+
+  /** One character; returns the neurons that fired, in ascending order. */
+  step(id: number): number[] {
+    const { net, v } = this;
+    const lambda = Math.fround(Math.exp(-1 / DETECTOR_TAU));
+    const drive = new Float32Array(net.n);
+    const reached = new Set<number>();
+    for (const j of this.fired) {
+      for (const i of this.children[j]) {
+        drive[i] = Math.fround(drive[i] + DETECTOR_WEIGHT);
+        reached.add(i);
+        this.recurrentEvents++;
+      }
+    }
+    for (let i = 0; i < net.n; i++) {
+      if (net.char[i] !== id) continue;
+      const w = net.order[i] === 1 ? DETECTOR_UNIGRAM_WEIGHT : DETECTOR_WEIGHT;
+      drive[i] = Math.fround(drive[i] + w);
+      reached.add(i);
+      this.inputEvents++;
+    }
+    this.updates += reached.size;
+    const fired: number[] = [];
+    for (let i = 0; i < net.n; i++) {
+      v[i] = Math.fround(Math.fround(lambda * v[i]) + drive[i]);
+      if (v[i] >= DETECTOR_THRESHOLD) {
+        v[i] = 0;
+        fired.push(i);
+      }
+    }
+    this.spikes += fired.length;
+    this.fired = fired;
+    return fired;
   }
 }

@@ -204,3 +204,21 @@ export function quantizeFeatures(f: ArrayLike<number>): { q: Int8Array; scale: n
   }
   return { q, scale };
 }
+
+/**
+ * Ternarises the detector readout f32[n][vocab] in place, with one γ per output character
+ * (mean |w| of its column): each weight becomes γ_j · w̃. Detector spikes are binary, so the
+ * logits stay sums of ±γ_j: additions only.
+ */
+export function ternarizeDetectorReadout(w: Float32Array, n: number, vocab: number): void {
+  for (let j = 0; j < vocab; j++) {
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += Math.abs(w[i * vocab + j]);
+    const gamma = Math.fround(n > 0 ? sum / n : 0);
+    for (let i = 0; i < n; i++) {
+      const q =
+        gamma === 0 ? 0 : Math.max(-1, Math.min(1, roundHalfEven(w[i * vocab + j] / gamma)));
+      w[i * vocab + j] = q * gamma;
+    }
+  }
+}

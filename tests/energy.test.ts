@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { loadCorpus } from '../src/corpus.ts';
 import { SpikingLM } from '../src/model.ts';
 import { saveModel } from '../src/node.ts';
-import { ReferenceReservoir } from '../src/reference.ts';
+import { ReferenceDetectors, ReferenceReservoir } from '../src/reference.ts';
 import { Vocabulary } from '../src/vocab.ts';
 import { scratch } from './experiments-helpers.ts';
 
@@ -29,7 +29,7 @@ interface Tally {
   events: number;
   macs: number;
 }
-type Breakdown = Record<'input' | 'recurrence' | 'membrane' | 'readout', Tally>;
+type Breakdown = Record<'input' | 'recurrence' | 'membrane' | 'detectors' | 'readout', Tally>;
 
 const ctx: { report?: Record<string, unknown>; model?: SpikingLM; ids?: Uint16Array } = {};
 
@@ -82,7 +82,17 @@ test('events, additions and multiplications equal the reference reservoir count'
   assert.is(t.recurrence.events, ref.events);
   assert.is(adds(t.input) + adds(t.recurrence) + adds(t.membrane), 2 * ref.updates + ref.events);
   assert.is(muls(t.input) + muls(t.recurrence) + muls(t.membrane), ref.updates);
-  assert.is(adds(t.readout), ids.length * (k + v * k));
+  // The detector layer: each event one +, each membrane update one × (the decay); its readout
+  // adds the vocabulary-wide weight row of each spike.
+  assert.ok(model.detectors, 'the default model has a detector layer');
+  const det = new ReferenceDetectors(model.detectors.net);
+  for (const id of ids) det.step(id);
+  const detEvents = det.inputEvents + det.recurrentEvents;
+  assert.ok(det.recurrentEvents > 0 && det.spikes > ids.length, 'longer strings should fire');
+  assert.is(t.detectors.events, detEvents);
+  assert.is(adds(t.detectors), detEvents);
+  assert.is(muls(t.detectors), det.updates);
+  assert.is(adds(t.readout), ids.length * (k + v * k) + det.spikes * v);
   assert.is(muls(t.readout), ids.length * (k + v * k));
   assert.is(t.readout.macs, ids.length * v * k);
 });
