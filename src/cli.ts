@@ -240,8 +240,9 @@ Options:
   experiment: `Usage: snnlm experiment NAME --corpus NAME|PATH [options]
 
 Runs one experiment for the spiking model (its reservoir, without the detector
-layer), an echo state network and a random LSTM reservoir of the same size, once
-per seed, scored on the test split as
+layer; epochs, learningRate and tauMax default to the reservoir's own 4, 0.002
+and 40), an echo state network and a random LSTM reservoir of the same size,
+once per seed, scored on the test split as
 mean ± standard deviation over the seeds. NAME is one of:
   noise      input characters replaced at random (0, 5, 10, 20, 30%), at test
              time only and in training and test alike; Gaussian noise added to

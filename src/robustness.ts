@@ -14,7 +14,7 @@
 // The perturbations themselves are in src/perturb.ts. Every measurement is a Point; the
 // summary is mean ± sample standard deviation over the seeds of each (series, x, model).
 import { type PanelPoint, panelChartSvg } from './chart.ts';
-import { type ModelConfig, resolveConfig } from './config.ts';
+import { type ModelConfig, RESERVOIR_ONLY, resolveConfig } from './config.ts';
 import { SnnlmError } from './errors.ts';
 import { fixed, markdownTable, meanSd, type ReportMeta, type Splits } from './experiments.ts';
 import type { Metrics } from './metrics.ts';
@@ -228,8 +228,9 @@ function prepare(splits: Splits, options: RobustnessOptions): Setup {
     );
   }
   // The experiments perturb the reservoir, its input and its readout, and compare it with
-  // baselines of the same size, so the spiking model runs without the detector layer.
-  const config = resolveConfig({ ...options.base, detectors: 0 });
+  // baselines of the same size, so the spiking model runs without the detector layer, with
+  // the readout settings that suit a reservoir alone where none are given.
+  const config = resolveConfig({ ...RESERVOIR_ONLY, ...options.base, detectors: 0 });
   if (config.precision !== 'float') {
     throw new SnnlmError(
       'the robustness experiments perturb f32 weights; ternary networks are not supported',
