@@ -49,9 +49,10 @@ Commands:
 Run 'snnlm <command> --help' for a command's options.`,
   train: `Usage: snnlm train [options]
 
-Trains the readout of a spiking reservoir on a corpus's training split, picks
-the epoch with the best validation bits per character, scores the test split,
-prints a sample and saves the model.
+Grows the detector layer from a corpus's training split, trains the readout of
+the spiking reservoir and the detector layer on it, picks the epoch with the
+best validation bits per character, scores the test split, prints a sample and
+saves the model.
 
 Options:
   --corpus NAME|PATH   ${corpusNames().join(' or ')}, or a UTF-8 text file

@@ -125,8 +125,8 @@ async function reportBlocks(r: EnergyResult, meta: ReportMeta): Promise<Block[]>
     {
       p:
         'By component, then arithmetic and memory reads apart. Under a neuromorphic profile ' +
-        'only synaptic events have a price, so only the event-driven recurrence is priced ' +
-        'there; "unpriced" lists the work a profile has no figure for (left out of its total).',
+        'only synaptic events have a price, so only the event-driven recurrence and detector ' +
+        'layer are priced there; "unpriced" lists the work a profile has no figure for (left out of its total).',
     },
   ];
   for (const p of r.profiles) {
@@ -275,7 +275,9 @@ function trainingBlocks(r: EnergyResult, t: Breakdown): Block[] {
         'assumed); the softmax readout adds the gradient, one multiply-accumulate per weight, ' +
         `and Adam once per minibatch of ${r.config.batchSize} over the ` +
         `${(r.vocabSize * (r.features + 1)).toLocaleString('en-US')} trainable parameters ` +
-        '(9 multiplies, 5 additions, a division and a square root each). Formulas, not ' +
+        '(9 multiplies, 5 additions, a division and a square root each); each detector spike ' +
+        'adds an Adagrad step on its readout row (3 multiplies, 2 additions, a square root and ' +
+        'a division per weight). Formulas, not ' +
         `counters; ${r.config.epochs} epoch(s) multiply it.`,
     },
     {
@@ -340,7 +342,7 @@ const CAVEATS = [
   'Neuromorphic per-event figures (Loihi, TrueNorth) are whole-chip energy per synaptic event ' +
     'measured on those chips: they include routing, memory and neuron work, not just an ' +
     'addition, and they do not cover a dense readout, which those chips do not run. Their ' +
-    'rows price the event-driven recurrence only.',
+    'rows price the synaptic events of the recurrence and the detector layer only.',
   'Nonlinear work (threshold comparisons, tanh, logistic, division, square root) is counted ' +
     'and not priced; this leaves the ESN and LSTM cheaper than they are.',
   "The prototype's 0.5 and 5.0 pJ per operation are conventions, not measurements; the " +

@@ -412,9 +412,16 @@ export function baselineTotals(source: BaselineSource, desc: number, vocab: numb
  * the reservoir's inference work: the forward pass (readoutOps), the gradient (one
  * multiply-accumulate per weight and one add per bias), and Adam once per minibatch over the
  * vocab × (features + 1) trainable parameters: 9 multiplies, 5 adds, a division and a square
- * root each, reading weight, gradient and both moments.
+ * root each, reading weight, gradient and both moments. With a detector layer, each detector
+ * spike also adds its row to the logits (vocab adds) and takes an Adagrad step on it: per
+ * weight 3 multiplies (g², lr·g, and the division's), 2 adds, a square root and a division,
+ * reading and writing the weight and its accumulator.
  */
-export function trainingPerChar(model: SpikingLM, inference: Breakdown): Breakdown | null {
+export function trainingPerChar(
+  model: SpikingLM,
+  inference: Breakdown,
+  detectorSpikesPerChar = 0,
+): Breakdown | null {
   if (model.config.readout !== 'softmax') return null;
   const b = scaled(inference, 1);
   const k = model.reservoir.featureSize;
@@ -430,6 +437,11 @@ export function trainingPerChar(model: SpikingLM, inference: Breakdown): Breakdo
   r.reads.readoutWeights = v * k * 4 + params * 16 * perStep;
   r.reads.readoutParams = 2 * k * 4;
   r.reads.features = 2 * k * 4;
+  const spikeWeights = detectorSpikesPerChar * v;
+  r.fpAdd += 3 * spikeWeights;
+  r.fpMul += 3 * spikeWeights;
+  r.nonlinear += 2 * spikeWeights;
+  r.reads.readoutWeights += spikeWeights * 4 * 3;
   b.readout = r;
   return b;
 }
@@ -530,7 +542,8 @@ function isFlat(p: Profile): boolean {
 export function price(t: Tally, p: Profile, component: Component, style: string): Priced {
   const out: Priced = { arithmetic: 0, memory: 0, events: 0, total: 0, unpriced: [] };
   const event = p.costs.event?.pJ;
-  if (component === 'recurrence' && style === 'event-driven' && event !== undefined) {
+  const synaptic = component === 'recurrence' || component === 'detectors';
+  if (synaptic && style === 'event-driven' && event !== undefined) {
     out.events = t.events * event;
     out.total = out.events;
     return out;
@@ -687,7 +700,11 @@ export async function estimateEnergy(
     detectorCounters: detectorCounts ?? null,
     totals,
     models,
-    training: trainingPerChar(model, models[0].perChar),
+    training: trainingPerChar(
+      model,
+      models[0].perChar,
+      detectorCounts ? detectorCounts.spikes / Math.max(1, detectorCounts.chars) : 0,
+    ),
     profiles,
     energy,
     prototype: prototypeRows(models, profiles),
