@@ -151,7 +151,7 @@ const RULES: Record<keyof ModelConfig, Rule> = {
   weightDecay: { kind: 'number', min: 0, max: 10 },
   ridgeLambda: { kind: 'number', min: 0, max: 1e6, openMin: true },
   precision: { kind: 'enum', values: ['float', 'mixed', 'ternary'] },
-  detectors: { kind: 'int', min: 0, max: 2_000_000 },
+  detectors: { kind: 'int', min: 0, max: 1_000_000 },
   detectorOrder: { kind: 'int', min: 1, max: 64 },
   detectorMinCount: { kind: 'int', min: 1, max: 1_000_000_000 },
   detectorLearningRate: { kind: 'number', min: 0, max: 10, openMin: true },
