@@ -28,6 +28,10 @@ const BENCHES: Record<string, Bench> = {
     about: 'time per character against firing rate: cost follows spikes × fan-out',
     run: async () => (await import('./firing.ts')).firingBench(),
   },
+  detectors: {
+    about: 'the detector layer: event-driven kernel vs plain TypeScript; add-only vs dense readout',
+    run: async () => (await import('./detectors.ts')).detectorsBench(),
+  },
   mainjob: {
     about: "the default model's training: characters/s, wall time, peak memory",
     // Its own process, so that the peak memory is the job's alone.
