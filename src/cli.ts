@@ -825,6 +825,12 @@ async function energyCommand(args: string[]): Promise<void> {
   const extra = opts.profiles ? await readJsonFile(opts.profiles) : undefined;
   const profiles = loadProfiles(extra);
   const model = await loadModel(opts.model, 'energy');
+  if (opts.verify && model.lm.config.precision !== 'float') {
+    throw new SnnlmError(
+      `--verify covers float synapses only; this model's precision is '${model.lm.config.precision}'`,
+      'leave out --verify',
+    );
+  }
   const spec = opts.corpus ?? String(model.trainedOn ?? 'tinyshakespeare');
   const corpus = await loadCorpus(spec, { dataDir: opts['data-dir'] });
   const outDir = prepareOutputDir(opts.out ?? `runs/energy-${corpus.name}`);
@@ -847,9 +853,6 @@ async function energyCommand(args: string[]): Promise<void> {
   for (const path of paths) log(`wrote   ${path}`);
   let verified: unknown;
   if (opts.verify) {
-    if (model.lm.config.precision !== 'float') {
-      throw new SnnlmError('--verify covers float synapses only', 'leave out --verify');
-    }
     const checks = checkAgainstReference(model.lm, corpus.test, chars, result.totals);
     for (const c of checks) {
       const same = c.report === c.reference ? 'equal' : 'DIFFERENT';

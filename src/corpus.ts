@@ -155,6 +155,12 @@ async function readTextFile(path: string, shown: string): Promise<Uint8Array> {
       'give the path of one UTF-8 text file inside it',
     );
   }
+  if (!info.isFile()) {
+    throw new SnnlmError(
+      `corpus ${shown} is not a regular file (a device, pipe or socket)`,
+      'save the text to a file and give its path',
+    );
+  }
   try {
     return await readFile(path);
   } catch (err) {

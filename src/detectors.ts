@@ -156,8 +156,13 @@ export function checkDetectorNet(net: DetectorNet): void {
   if (net.char.length !== net.n || net.parent.length !== net.n || net.order.length !== net.n) {
     throw bad('array lengths differ from the neuron count');
   }
+  const strings = new Set<number>();
   for (let i = 0; i < net.n; i++) {
     if (net.char[i] >= net.vocabSize) throw bad(`neuron ${i} listens to an unknown symbol`);
+    // Two neurons for one string would fire together without limit on the spike buffers.
+    const key = (net.parent[i] + 1) * net.vocabSize + net.char[i];
+    if (strings.has(key)) throw bad(`neuron ${i} stands for a string another neuron has`);
+    strings.add(key);
     if (i > 0 && net.char[i] < net.char[i - 1]) throw bad('neurons are not grouped by character');
     const p = net.parent[i];
     if (p === -1 ? net.order[i] !== 1 : p < 0 || p >= net.n || net.order[p] + 1 !== net.order[i]) {

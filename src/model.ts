@@ -105,6 +105,8 @@ const MAX_GENERATE = 1_000_000;
  */
 const SHARDS = 8;
 const WARMUP = 256;
+/** Most bytes the detector readout may take in training (three copies), within wasm memory. */
+const MAX_DETECTOR_BYTES = 1.2 * 2 ** 30;
 /** Training characters that the feature standardisation is estimated from. */
 const STANDARDIZE_CHARS = 50_000;
 
@@ -197,13 +199,23 @@ export class SpikingLM {
     this.fitStandardization(trainIds);
     const { detectors, detectorOrder, detectorMinCount } = this.config;
     if (detectors > 0) {
-      this.setDetectors(
-        growDetectors(trainIds, this.vocab.size, {
-          maxNeurons: detectors,
-          maxOrder: detectorOrder,
-          minCount: detectorMinCount,
-        }),
-      );
+      const net = growDetectors(trainIds, this.vocab.size, {
+        maxNeurons: detectors,
+        maxOrder: detectorOrder,
+        minCount: detectorMinCount,
+      });
+      // Training holds the detector readout three times (weights, Adagrad sums, best epoch).
+      const bytes = 3 * 4 * net.n * this.vocab.size;
+      if (bytes > MAX_DETECTOR_BYTES) {
+        const fit = Math.floor(MAX_DETECTOR_BYTES / (12 * this.vocab.size));
+        throw new SnnlmError(
+          `the detector layer would need ${(bytes / 2 ** 30).toFixed(1)} GiB to train ` +
+            `(${net.n} neurons × ${this.vocab.size} symbols); at most ` +
+            `${(MAX_DETECTOR_BYTES / 2 ** 30).toFixed(1)} GiB fit`,
+          `set detectors to at most ${Math.max(fit, 0)}, or 0 to leave the layer out`,
+        );
+      }
+      this.setDetectors(net);
     }
     const validIds = this.vocab.encode(validation).ids;
     this.ternaryReadout = undefined;
@@ -459,9 +471,10 @@ export class SpikingLM {
     if (ids.length > 1) reservoir.run(state, idsAt, ids.length - 1);
     const det = this.detectors;
     const detState = det?.state('gen');
-    // One character's spikes: offsets [0, k], the spikes, then room for touched neurons.
-    const detRoom = (det?.net.n ?? 0) + 16;
-    const detOffsetsAt = this.buffer('gen-det-offsets', 8);
+    // The prompt's spikes (at most maxOrder per character) with their offsets, then room for
+    // the neurons one step touches; a generated character reuses the start of it.
+    const detRoom = ids.length * (det?.maxOrder ?? 0) + (det?.net.n ?? 0) + 16;
+    const detOffsetsAt = this.buffer('gen-det-offsets', (ids.length + 1) * 4);
     const detSpikesAt = this.buffer('gen-det-spikes', detRoom * 4);
     const detPositionAt = this.buffer('gen-det-position', 4);
     if (det && detState) {

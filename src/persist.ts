@@ -162,6 +162,12 @@ export async function modelFromFile(file: DecodedModelFile, build: Build = 'simd
     const readout = section(sections, 'readout', Float32Array, vocab.size * model.width);
     model.readoutWeights().set(readout);
   }
+  if (header.detectors === undefined && 'detectorChar' in sections) {
+    throw new SnnlmError(
+      'the model file has detector sections but no detector count in its header',
+      'the file is damaged; retrain the model',
+    );
+  }
   if (header.detectors !== undefined) {
     const n = Number(header.detectors);
     if (!Number.isInteger(n) || n < 1 || n > config.detectors) {
@@ -186,8 +192,16 @@ export async function modelFromFile(file: DecodedModelFile, build: Build = 'simd
     model.detectorWeights().set(w);
   }
   const k = model.reservoir.featureSize;
-  model.heap.f32(model.featureMeanAt, k).set(section(sections, 'featureMean', Float32Array, k));
-  model.heap.f32(model.featureScaleAt, k).set(section(sections, 'featureScale', Float32Array, k));
+  const mean = section(sections, 'featureMean', Float32Array, k);
+  const scale = section(sections, 'featureScale', Float32Array, k);
+  if (!mean.every(Number.isFinite) || !scale.every(Number.isFinite)) {
+    throw new SnnlmError(
+      'the model file has non-finite feature statistics',
+      'the file is damaged; retrain the model',
+    );
+  }
+  model.heap.f32(model.featureMeanAt, k).set(mean);
+  model.heap.f32(model.featureScaleAt, k).set(scale);
   model.beta = Number(header.beta);
   if (!(model.beta > 0) || !Number.isFinite(model.beta)) {
     throw new SnnlmError('the model file has an invalid readout temperature', 'retrain the model');

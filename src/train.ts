@@ -290,6 +290,13 @@ export async function trainSoftmax(
       heap.f32(detBestAt, detWeights).set(model.detectorWeights());
     }
   }
+  if (bestEpoch === 0) {
+    throw new SnnlmError(
+      `training diverged: the validation bits per character were not finite in any epoch ` +
+        `(learning rate ${config.learningRate})`,
+      'lower learningRate (the default is 0.00015) or detectorLearningRate',
+    );
+  }
   heap.f32(model.readoutAt, weights).set(heap.f32(bestAt, weights));
   model.detectorWeights().set(heap.f32(detBestAt, detWeights));
   return {

@@ -12,6 +12,7 @@ import {
 } from '../src/detectors.ts';
 import { Heap, loadKernels } from '../src/engine.ts';
 import { SnnlmError } from '../src/errors.ts';
+import { SpikingLM } from '../src/model.ts';
 import { ReferenceDetectors } from '../src/reference.ts';
 import { Vocabulary } from '../src/vocab.ts';
 
@@ -132,6 +133,58 @@ test('a detector count below the vocabulary size is refused with a hint', () => 
     () => growDetectors(ids, 3, { maxNeurons: 2, maxOrder: 3, minCount: 1 }),
     (e: unknown) => e instanceof SnnlmError && /at least the vocabulary size/.test(e.message),
   );
+});
+
+test('a file with two neurons for one string is refused', () => {
+  const net = growDetectors(Uint16Array.from([0, 1, 0, 1, 0, 1]), 2, {
+    maxNeurons: 10,
+    maxOrder: 2,
+    minCount: 1,
+  });
+  const twin = { ...net, char: net.char.slice(), parent: net.parent.slice() };
+  twin.char[1] = twin.char[0];
+  twin.parent[1] = twin.parent[0];
+  twin.order[1] = twin.order[0];
+
+  assert.throws(
+    () => checkDetectorNet(twin),
+    (e: unknown) => e instanceof SnnlmError && /another neuron has/.test(e.message),
+  );
+});
+
+test('a model with detectors generates from a prompt longer than its detector count', async () => {
+  const train = text.slice(0, 6000);
+  const vocab = Vocabulary.fromText(train);
+  const model = await SpikingLM.create(
+    { neurons: 20, epochs: 1, batchSize: 16, detectors: 200, seed: 2 },
+    vocab,
+  );
+  await model.train(train, text.slice(6000, 7000));
+  const prompt = train.slice(0, 3000);
+
+  const out = model.generate(prompt, { length: 50, seed: 1 });
+
+  assert.is(out.length, 50);
+  // Each call starts the layer from rest, so a second call gives the same text.
+  assert.is(model.generate(prompt, { length: 50, seed: 1 }), out);
+});
+
+test('a learning rate that makes training diverge ends with a clear error', async () => {
+  const train = text.slice(0, 6000);
+  const vocab = Vocabulary.fromText(train);
+  const model = await SpikingLM.create(
+    { neurons: 20, epochs: 1, batchSize: 16, learningRate: 10, detectors: 0, seed: 2 },
+    vocab,
+  );
+
+  let error: unknown;
+  try {
+    await model.train(train, text.slice(6000, 7000));
+  } catch (e) {
+    error = e;
+  }
+
+  assert.ok(error instanceof SnnlmError && /diverged/.test(error.message), String(error));
 });
 
 test.run();
