@@ -17,6 +17,13 @@ const CHARS = 20_000;
 const REFERENCE_CHARS = 300;
 const TIME_MS = 1000;
 
+/** Mean nanoseconds of one of `per` items that a task handles per iteration. */
+function nsPer(bench: Bench, name: string, per: number): number {
+  const task = bench.tasks.find((t) => t.name === name);
+  const ms = task?.result && 'latency' in task.result ? task.result.latency.mean : Number.NaN;
+  return (ms * 1e6) / per;
+}
+
 async function kernelRun(build: Build, net: DetectorNet, ids: Uint16Array) {
   const heap = new Heap(await loadKernels(build));
   const layer = new DetectorLayer(heap, net);
@@ -47,14 +54,9 @@ export async function detectorsBench(): Promise<void> {
     for (const id of refIds) ref.step(id);
   });
   await bench.run();
-  const perChar = (name: string, chars: number) => {
-    const task = bench.tasks.find((t) => t.name === name);
-    const ms = task?.result && 'latency' in task.result ? task.result.latency.mean : Number.NaN;
-    return (ms * 1e6) / chars;
-  };
-  const tSimd = perChar('kernel, SIMD build', CHARS);
-  const tScalar = perChar('kernel, scalar build', CHARS);
-  const tRef = perChar('plain TypeScript, every neuron every step', REFERENCE_CHARS);
+  const tSimd = nsPer(bench, 'kernel, SIMD build', CHARS);
+  const tScalar = nsPer(bench, 'kernel, scalar build', CHARS);
+  const tRef = nsPer(bench, 'plain TypeScript, every neuron every step', REFERENCE_CHARS);
   simd.run();
   const c = simd.layer.countsOf('bench');
   table(
@@ -98,13 +100,8 @@ export async function detectorsBench(): Promise<void> {
     for (let r = 0; r < 4; r++) heap.k.matmulNT(featAt, wTAt, outAt, 1, v, k, false);
   });
   await readout.run();
-  const ns = (name: string, per: number) => {
-    const task = readout.tasks.find((t) => t.name === name);
-    const ms = task?.result && 'latency' in task.result ? task.result.latency.mean : Number.NaN;
-    return (ms * 1e6) / per;
-  };
-  const sparse = ns('add-only, rows of the neurons that fired', rows);
-  const dense = ns('dense, every neuron', 4);
+  const sparse = nsPer(readout, 'add-only, rows of the neurons that fired', rows);
+  const dense = nsPer(readout, 'dense, every neuron', 4);
   table(
     'Detector readout per character',
     ['readout', 'ns / character', 'arithmetic', 'dense / this'],
