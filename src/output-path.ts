@@ -1,7 +1,7 @@
 // Checks an output path before any long computation, so that a run never ends
 // in a failed write, and never writes over its own input or a device.
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { SnnlmError } from './errors.ts';
 
 /**
@@ -39,6 +39,20 @@ export function prepareOutputDir(path: string): string {
   const dir = resolve(path);
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
     throw new SnnlmError(`${dir} exists and is not a folder`, 'choose another output folder');
+  }
+  // Probe the nearest folder that exists with a real write, before making any: permissions
+  // alone do not tell (root, read-only mounts, /sys), and making folders under /proc hangs.
+  let existing = dir;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  const probe = join(existing, `.snnlm-write-test-${process.pid}`);
+  try {
+    writeFileSync(probe, '');
+    unlinkSync(probe);
+  } catch (err) {
+    throw new SnnlmError(
+      `cannot write in ${existing}: ${(err as Error).message}`,
+      'choose a folder you can write to',
+    );
   }
   try {
     mkdirSync(dir, { recursive: true });

@@ -128,6 +128,14 @@ test('a failed training run leaves no half-written model', () => {
   assert.not.ok(readdirSync(dir).some((f) => f.startsWith('never')));
 });
 
+test('an output folder that cannot be written is refused before training', () => {
+  const r = snnlm('train', '--corpus', small, '--out', '/proc/snnlm-nowhere/m.snnlm', '--quiet');
+
+  assert.is.not(r.code, 0);
+  assert.match(r.err, /cannot write in \/proc/);
+  assert.not.match(r.out + r.err, /epoch 1/, 'it must fail before training');
+});
+
 test('CRLF line endings and a byte-order mark are normalised and reported', () => {
   const crlf = file('crlf.txt', `\ufeff${shakespeare.slice(0, 6000).replaceAll('\n', '\r\n')}`);
 
