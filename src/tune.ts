@@ -48,11 +48,12 @@ export type SearchSpace = Partial<Record<keyof ModelConfig, Range | Choice>>;
  * | recurrentScale | 0.02   | 0.5   | log    |         |
  * | inputScale     | 0.1    | 2     | log    |         |
  * | tauMin         | 1      | 8     | log    |         |
- * | tauMax         | 10     | 200   | log    |         |
+ * | tauMax         | 20     | 2000  | log    |         |
  * | threshold      | 0.5    | 2     | log    |         |
  * | substeps       | 2      | 10    | linear | yes     |
- * | learningRate   | 0.0003 | 0.01  | log    |         |
+ * | learningRate   | 3e-5   | 0.003 | log    |         |
  * | weightDecay    | 1e-6   | 1e-3  | log    |         |
+ * | detectorLearningRate | 0.03 | 0.3 | log  |         |
  *
  * tauMin's range lies below tauMax's, so every draw has tauMin ≤ tauMax; a custom space
  * whose ranges overlap has the two swapped when a draw inverts them. Epochs are not
@@ -64,11 +65,12 @@ export const DEFAULT_SPACE: Readonly<SearchSpace> = Object.freeze({
   recurrentScale: { min: 0.02, max: 0.5, scale: 'log' },
   inputScale: { min: 0.1, max: 2, scale: 'log' },
   tauMin: { min: 1, max: 8, scale: 'log' },
-  tauMax: { min: 10, max: 200, scale: 'log' },
+  tauMax: { min: 20, max: 2000, scale: 'log' },
   threshold: { min: 0.5, max: 2, scale: 'log' },
   substeps: { min: 2, max: 10, scale: 'linear', integer: true },
-  learningRate: { min: 0.0003, max: 0.01, scale: 'log' },
+  learningRate: { min: 3e-5, max: 0.003, scale: 'log' },
   weightDecay: { min: 1e-6, max: 1e-3, scale: 'log' },
+  detectorLearningRate: { min: 0.03, max: 0.3, scale: 'log' },
 });
 
 /** Settings of a search. */
@@ -152,6 +154,15 @@ export async function tune(
   const rng = new Rng(subSeed(seed, 100));
   const sampled = Array.from({ length: n }, () => sample(space, base, rng));
   const vocab = Vocabulary.fromText(data.train);
+  // A detector layer smaller than the vocabulary is refused at training time; say so now.
+  for (const config of sampled) {
+    if (config.detectors > 0 && config.detectors < vocab.size) {
+      throw new SnnlmError(
+        `a trial draws detectors ${config.detectors}, below the vocabulary size (${vocab.size})`,
+        `keep 'detectors' at 0 or at least ${vocab.size} in the search space`,
+      );
+    }
+  }
   const validation = data.validation.slice(0, validChars);
   const run: TrainOptions = { threads: options.threads, onProgress: options.onProgress };
   const table: Trial[] = [];
