@@ -1007,7 +1007,9 @@ function parseSetting(item: string): Partial<ModelConfig> {
   }
   const key = item.slice(0, eq);
   const raw = item.slice(eq + 1);
-  const value = raw !== '' && !Number.isNaN(Number(raw)) ? Number(raw) : raw;
+  // Plain decimal numbers only: '0x10' or 'Infinity' stay strings, which the field refuses.
+  const decimal = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(raw.trim());
+  const value = decimal ? Number(raw) : raw;
   return { [key]: value } as Partial<ModelConfig>;
 }
 

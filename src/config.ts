@@ -177,7 +177,9 @@ function check(field: string, value: unknown, rule: Rule): void {
     return;
   }
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw fail(`${JSON.stringify(value)} (${typeof value})`);
+    throw fail(
+      `${typeof value === 'number' ? String(value) : JSON.stringify(value)} (${typeof value})`,
+    );
   }
   if (rule.kind === 'int' && !Number.isInteger(value)) throw fail(String(value));
   const low = rule.kind === 'number' && rule.openMin ? value <= rule.min : value < rule.min;
