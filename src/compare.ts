@@ -216,9 +216,33 @@ const SPIKING: {
   },
 ];
 
-const BASELINES: { model: string; kind: BaselineKind; description: string }[] = [
-  { model: 'ESN', kind: 'esn', description: 'random tanh network, features x' },
-  { model: 'random LSTM', kind: 'lstm', description: 'random LSTM cell, features [h, c]' },
+// The baselines have no detector layer, like the reservoir rows, except the last: the ESN
+// with the detector layer beside it, to set against the first spiking row (left out when the
+// configuration has no detectors).
+const BASELINES: {
+  model: string;
+  kind: BaselineKind;
+  detectors: boolean;
+  description: string;
+}[] = [
+  {
+    model: 'ESN',
+    kind: 'esn',
+    detectors: false,
+    description: 'random tanh network, features x',
+  },
+  {
+    model: 'random LSTM',
+    kind: 'lstm',
+    detectors: false,
+    description: 'random LSTM cell, features [h, c]',
+  },
+  {
+    model: 'ESN + detectors',
+    kind: 'esn',
+    detectors: true,
+    description: 'random tanh network (features x) and the detector layer',
+  },
 ];
 
 /**
@@ -289,8 +313,13 @@ export async function compare(
       });
     }
     for (const b of BASELINES) {
+      if (b.detectors && config.detectors === 0) continue;
       const started = performance.now();
-      const { model, source } = await createBaselineModel(b.kind, { ...config, seed }, vocab);
+      const { model, source } = await createBaselineModel(
+        b.kind,
+        { ...config, seed, detectors: b.detectors ? config.detectors : 0 },
+        vocab,
+      );
       const report = await model.train(splits.train, splits.validation, {
         onProgress: options.onProgress,
       });
@@ -299,20 +328,26 @@ export async function compare(
       const c = source.ops(model.stateFor('eval'));
       const k = source.featureSize;
       const out = readoutOps(k, v);
+      // The detector layer, counted as for the spiking rows (src/energy.ts): one add per
+      // event, one multiply per membrane update, vocab adds per spike in the readout.
+      const d = model.detectors?.countsOf('score');
+      const dn = model.detectors?.net.n ?? 0;
+      const per = (x: number) => (d ? x / Math.max(1, d.chars) : 0);
       done({
         model: b.model,
         seed,
         test: scores(test),
         validationBpc: report.validation.bpc,
-        trainableParams: v * (k + 1),
-        totalParams: v * (k + 1) + source.weights.fixedParams + 2 * k,
+        trainableParams: v * (k + 1) + dn * v,
+        totalParams: v * (k + 1) + dn * v + source.weights.fixedParams + 2 * k + 2 * dn,
         ops: {
           inputMul: c.inputMul / c.chars,
           inputAdd: c.inputAdd / c.chars,
-          recurrentMul: c.recurrentMul / c.chars,
-          recurrentAdd: c.recurrentAdd / c.chars,
+          recurrentMul: c.recurrentMul / c.chars + per(d?.updates ?? 0),
+          recurrentAdd:
+            c.recurrentAdd / c.chars + per((d?.inputEvents ?? 0) + (d?.recurrentEvents ?? 0)),
           readoutMul: out.mul,
-          readoutAdd: out.add,
+          readoutAdd: out.add + per((d?.spikes ?? 0) * v),
           nonlinear: c.nonlinear / c.chars,
         },
         radiusBefore: source.weights.radiusBefore,
