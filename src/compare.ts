@@ -16,7 +16,13 @@ import {
   readoutOps,
 } from './baselines.ts';
 import { type FeatureKind, type ModelConfig, type Precision, resolveConfig } from './config.ts';
-import { additions, multiplications, spikingTotals } from './energy.ts';
+import {
+  additions,
+  type Breakdown,
+  detectorTotals,
+  multiplications,
+  spikingTotals,
+} from './energy.ts';
 import { SnnlmError } from './errors.ts';
 import {
   fixed,
@@ -522,10 +528,15 @@ function spikingRun(model: SpikingLM, test: Metrics) {
   const c = model.reservoir.counts(model.stateFor('eval'));
   const chars = Math.max(1, c.chars);
   const updates = c.updates / chars;
-  // The energy report's counts (src/energy.ts), so that both agree for every precision; the
-  // detector layer's work (after evaluate, its counters hold the test run) is booked to the
-  // recurrence, its add-only readout to the readout.
-  const b = spikingTotals(model, c, model.detectors?.countsOf('score'));
+  // The energy report's counts (src/energy.ts), so that both agree for every precision. The
+  // reservoir's counters are those of its 'eval' state, which ran the first 50,000 training
+  // characters to fit the feature standardisation; the detector layer's are those of its run
+  // over the test split. Each is divided by its own characters; the detector layer is booked
+  // to the recurrence, its readout to the readout.
+  const b = spikingTotals(model, c);
+  const d = model.detectors?.countsOf('score');
+  const t = d ? detectorTotals(model, d) : undefined;
+  const per = (f: (x: Breakdown) => number) => (t && d ? f(t) / Math.max(1, d.chars) : 0);
   const { net, config, vocab } = model;
   const v = vocab.size;
   const k = model.reservoir.featureSize;
@@ -543,15 +554,14 @@ function spikingRun(model: SpikingLM, test: Metrics) {
       inputMul: multiplications(b.input) / chars,
       inputAdd: additions(b.input) / chars,
       recurrentMul:
-        (multiplications(b.recurrence) +
-          multiplications(b.membrane) +
-          multiplications(b.detectors)) /
-        chars,
+        (multiplications(b.recurrence) + multiplications(b.membrane)) / chars +
+        per((x) => multiplications(x.detectors)),
       recurrentAdd:
-        (additions(b.recurrence) + additions(b.membrane) + additions(b.detectors)) / chars,
+        (additions(b.recurrence) + additions(b.membrane)) / chars +
+        per((x) => additions(x.detectors)),
       readoutMul: multiplications(b.readout) / chars,
-      readoutAdd: additions(b.readout) / chars,
-      nonlinear: b.membrane.nonlinear / chars,
+      readoutAdd: additions(b.readout) / chars + per((x) => additions(x.readout)),
+      nonlinear: b.membrane.nonlinear / chars + per((x) => x.detectors.nonlinear),
     },
     denseRecurrent: { mul: dense, add: dense },
     firingRate: c.spikes / Math.max(1, c.updates),
@@ -800,12 +810,15 @@ export function compareMarkdown(result: CompareResult, meta: ReportMeta): string
       `(each gate's matrix rescaled to spectral radius ${result.spectralRadius}), input ` +
       `weights N(0, inputScale²), forget bias ${result.lstmForgetBias}. Features: [h, c], ` +
       'the width of the hybrid spiking readout.',
-    '- Operations per test character, from counters in the kernels: multiplies (×) and ' +
+    '- Operations per character, from counters in the kernels (for the reservoirs, over the ' +
+      'first 50,000 training characters, which each model runs to fit its feature ' +
+      'standardisation; for the detector layer, over the test split): multiplies (×) and ' +
       'additions (+) of the input projection, the recurrence and the readout. A one-hot ' +
       "input's projection is a table row, so it costs nothing except where a kernel adds it " +
       'to a state (the spiking model adds its input drive at every membrane update). ' +
       'Spiking recurrence: one × (leak) and one + per membrane update, one + per synaptic ' +
-      'event; ESN: one × and one + per synapse; LSTM: four of each per synapse, plus three × ' +
+      'event; the detector layer (in the recurrence columns): one + per event, one × per ' +
+      'membrane update, and vocabulary-many + per spike in the readout; ESN: one × and one + per synapse; LSTM: four of each per synapse, plus three × ' +
       'and one + per unit for the cell. Readout: one × and one + per standardised feature, ' +
       'and per output one × per feature and one + per feature (sums and bias); softmax is ' +
       'left out. "nonlinear" counts tanh and logistic evaluations (ESN, LSTM) and threshold ' +

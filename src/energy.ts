@@ -298,6 +298,13 @@ export function spikingTotals(model: SpikingLM, c: ReservoirCounts, d?: Detector
   return b;
 }
 
+/** The detector layer's work alone (component 'detectors', and its readout additions). */
+export function detectorTotals(model: SpikingLM, d: DetectorCounts): Breakdown {
+  const b = emptyBreakdown();
+  detectorTally(model, d, b);
+  return b;
+}
+
 /**
  * The detector layer's work (src/detectors.ts) from its kernel counters: each synaptic event
  * (input or recurrent) one f32 add; each membrane update one multiply (the decay since the
