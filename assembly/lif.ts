@@ -82,11 +82,7 @@ function standardStep<R>(
     let idx = i32x4(0, 1, 2, 3);
     for (let i = 0; i < n; i += 4) {
       const o = <usize>i << 2;
-      let r = v128.load(rec + o);
-      if (isInteger<R>()) {
-        r = f32x4.mul(g, f32x4.convert_i32x4_s(i32x4.sub(r, v128.load(minus + o))));
-        v128.store(minus + o, zero);
-      }
+      const r = recurrent4<R>(rec, minus, o, g);
       let x = f32x4.add(
         f32x4.mul(v128.load(leak + o), v128.load(v + o)),
         f32x4.add(v128.load(drive + o), r),
@@ -102,11 +98,7 @@ function standardStep<R>(
   } else {
     for (let i = 0; i < n; i++) {
       const o = <usize>i << 2;
-      let r: f32;
-      if (isInteger<R>()) {
-        r = gamma * <f32>(load<i32>(rec + o) - load<i32>(minus + o));
-        store<i32>(minus + o, 0);
-      } else r = load<f32>(rec + o);
+      const r = recurrent1<R>(rec, minus, o, gamma);
       let x = load<f32>(leak + o) * load<f32>(v + o) + (load<f32>(drive + o) + r);
       store<R>(rec + o, 0);
       if (x >= load<f32>(thr + o)) {
@@ -203,11 +195,7 @@ function prototypeStep<R>(
       const o = <usize>i << 2;
       const old = v128.load(v + o);
       const th = v128.load(thr + o);
-      let r = v128.load(rec + o);
-      if (isInteger<R>()) {
-        r = f32x4.mul(g, f32x4.convert_i32x4_s(i32x4.sub(r, v128.load(minus + o))));
-        v128.store(minus + o, zero);
-      }
+      const r = recurrent4<R>(rec, minus, o, g);
       const was = f32x4.gt(old, th);
       let x = f32x4.add(f32x4.mul(v128.load(leak + o), old), f32x4.add(v128.load(drive + o), r));
       x = v128.bitselect(zero, x, was);
@@ -222,11 +210,7 @@ function prototypeStep<R>(
       const o = <usize>i << 2;
       const old = load<f32>(v + o);
       const th = load<f32>(thr + o);
-      let r: f32;
-      if (isInteger<R>()) {
-        r = gamma * <f32>(load<i32>(rec + o) - load<i32>(minus + o));
-        store<i32>(minus + o, 0);
-      } else r = load<f32>(rec + o);
+      const r = recurrent1<R>(rec, minus, o, gamma);
       let x = load<f32>(leak + o) * old + (load<f32>(drive + o) + r);
       store<R>(rec + o, 0);
       if (old > th) {
@@ -276,4 +260,26 @@ function compact(fired: usize, k: i32, idx: v128, mask: v128): i32 {
   const shuffle = v128.load(COMPACT + (<usize>bits << 4));
   v128.store(fired + (<usize>k << 2), i8x16.swizzle(idx, shuffle));
   return k + <i32>popcnt(bits);
+}
+
+// The recurrent input of four neurons at byte offset o: f32 rec as is, or (R = i32) γ times
+// the +1 count minus the −1 count, clearing the −1 counts (the caller clears rec).
+// @ts-ignore: decorator
+@inline
+function recurrent4<R>(rec: usize, minus: usize, o: usize, g: v128): v128 {
+  const r = v128.load(rec + o);
+  if (!isInteger<R>()) return r;
+  const diff = i32x4.sub(r, v128.load(minus + o));
+  v128.store(minus + o, i32x4.splat(0));
+  return f32x4.mul(g, f32x4.convert_i32x4_s(diff));
+}
+
+// As recurrent4, for one neuron.
+// @ts-ignore: decorator
+@inline
+function recurrent1<R>(rec: usize, minus: usize, o: usize, gamma: f32): f32 {
+  if (!isInteger<R>()) return load<f32>(rec + o);
+  const diff = load<i32>(rec + o) - load<i32>(minus + o);
+  store<i32>(minus + o, 0);
+  return gamma * <f32>diff;
 }

@@ -213,7 +213,8 @@ for (const size of sizes) {
 }
 
 line(
-  '## Propagation kernels alone (SIMD build, same synapses, 32 sets of 10% of neurons fired, in turn)',
+  '## Propagation kernels alone (SIMD build, same synapses, 32 sets of 10% of neurons ' +
+    'fired, in turn)',
 );
 line();
 line(

@@ -30,16 +30,26 @@ export async function lineChartSvg(chart: LineChart): Promise<string> {
     background: 'white',
     data: { values: chart.points.map((p) => ({ x: p.x, y: p.y })) },
     mark: { type: 'line', point: true },
-    encoding: {
-      x: {
-        field: 'x',
-        type: 'quantitative',
-        title: chart.xTitle,
-        scale: chart.xLog ? { type: 'log', nice: false, padding: 12 } : { zero: false },
-      },
-      y: { field: 'y', type: 'quantitative', title: chart.yTitle, scale: { zero: false } },
-    },
+    encoding: axes(chart),
   };
+  return render(spec);
+}
+
+/** Quantitative x and y axes, x on a log scale if asked; y does not start at zero. */
+function axes(chart: { xTitle: string; yTitle: string; xLog?: boolean }) {
+  return {
+    x: {
+      field: 'x',
+      type: 'quantitative' as const,
+      title: chart.xTitle,
+      scale: chart.xLog ? { type: 'log' as const, nice: false, padding: 12 } : { zero: false },
+    },
+    y: { field: 'y', type: 'quantitative' as const, title: chart.yTitle, scale: { zero: false } },
+  };
+}
+
+/** Renders a Vega-Lite spec to a standalone SVG document, without a browser. */
+async function render(spec: vegaLite.TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
@@ -88,21 +98,10 @@ export async function panelChartSvg(chart: PanelChart): Promise<string> {
       height: 200,
       mark: { type: 'line', point: true },
       encoding: {
-        x: {
-          field: 'x',
-          type: 'quantitative',
-          title: chart.xTitle,
-          scale: chart.xLog ? { type: 'log', nice: false, padding: 12 } : { zero: false },
-        },
-        y: { field: 'y', type: 'quantitative', title: chart.yTitle, scale: { zero: false } },
+        ...axes(chart),
         color: { field: 'series', type: 'nominal', title: null, sort: series },
       },
     },
   };
-  const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+  return render(spec);
 }

@@ -827,7 +827,8 @@ async function energyCommand(args: string[]): Promise<void> {
   const model = await loadModel(opts.model, 'energy');
   if (opts.verify && model.lm.config.precision !== 'float') {
     throw new SnnlmError(
-      `--verify covers float synapses only; this model's precision is '${model.lm.config.precision}'`,
+      "--verify covers float synapses only; this model's precision is " +
+        `'${model.lm.config.precision}'`,
       'leave out --verify',
     );
   }

@@ -725,7 +725,8 @@ function trainedLstmNotes(result: CompareResult): string[] {
   const gain = mine
     .map(
       (r) =>
-        `${fixed(r.initialValidationBpc ?? Number.NaN, 3)} → ${fixed(r.validationBpc ?? Number.NaN, 3)}`,
+        `${fixed(r.initialValidationBpc ?? Number.NaN, 3)} → ` +
+        `${fixed(r.validationBpc ?? Number.NaN, 3)}`,
     )
     .join(', ');
   const floor = l.minSeconds > 0 ? ` (at least ${l.minSeconds} s)` : '';
@@ -818,7 +819,8 @@ export function compareMarkdown(result: CompareResult, meta: ReportMeta): string
       'to a state (the spiking model adds its input drive at every membrane update). ' +
       'Spiking recurrence: one × (leak) and one + per membrane update, one + per synaptic ' +
       'event; the detector layer (in the recurrence columns): one + per event, one × per ' +
-      'membrane update, and vocabulary-many + per spike in the readout; ESN: one × and one + per synapse; LSTM: four of each per synapse, plus three × ' +
+      'membrane update, and vocabulary-many + per spike in the readout; ESN: one × and one + ' +
+      'per synapse; LSTM: four of each per synapse, plus three × ' +
       'and one + per unit for the cell. Readout: one × and one + per standardised feature, ' +
       'and per output one × per feature and one + per feature (sums and bias); softmax is ' +
       'left out. "nonlinear" counts tanh and logistic evaluations (ESN, LSTM) and threshold ' +

@@ -45,7 +45,10 @@ export interface ModelConfig {
   inputConnectivity: number;
   /** Shortest membrane time constant, in substeps. @default 2 */
   tauMin: number;
-  /** Longest membrane time constant, in substeps; τ is log-uniform in [tauMin, tauMax]. @default 400 */
+  /**
+   * Longest membrane time constant, in substeps; τ is log-uniform in [tauMin, tauMax].
+   * @default 400
+   */
   tauMax: number;
   /** Firing threshold of the membrane potential. @default 1 */
   threshold: number;

@@ -213,7 +213,10 @@ export interface DetectorCounts {
   chars: number;
 }
 
-/** A run of the layer over a text: spikes after character p are spikes[offsets[p] .. offsets[p+1]). */
+/**
+ * A run of the layer over a text: the spikes after character p are
+ * spikes[offsets[p] .. offsets[p+1]).
+ */
 export interface DetectorSpikes {
   offsetsAt: number;
   spikesAt: number;

@@ -126,7 +126,8 @@ async function reportBlocks(r: EnergyResult, meta: ReportMeta): Promise<Block[]>
       p:
         'By component, then arithmetic and memory reads apart. Under a neuromorphic profile ' +
         'only synaptic events have a price, so only the event-driven recurrence and detector ' +
-        'layer are priced there; "unpriced" lists the work a profile has no figure for (left out of its total).',
+        'layer are priced there; "unpriced" lists the work a profile has no figure for (left ' +
+        'out of its total).',
     },
   ];
   for (const p of r.profiles) {

@@ -37,7 +37,8 @@
 //   detectorParent  i32  detectors             neuron of its string's prefix (−1: none)
 //   detectorOrder   u8   detectors             length of its string
 //   detectorReadout f32  detectors · vocab     readout row added when the neuron fires
-//                                              (precision 'ternary': γ_j · w̃, one γ per column)
+//                                              (precision 'ternary': γ_j · w̃, one γ
+//                                              per column)
 //   header detectors                            the number of detector neurons
 //
 // A ternary synapse thus takes 2 bytes (u16) where a float one takes 8; loading rebuilds the

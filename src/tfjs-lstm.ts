@@ -68,7 +68,10 @@ export interface LstmOptions {
    * checking the whole split often would eat the budget. @default 20000
    */
   validationChars?: number;
-  /** Streams the checked validation characters are scored in, each from a zero state. @default 64 */
+  /**
+   * Streams the checked validation characters are scored in, each from a zero state.
+   * @default 64
+   */
   validationStreams?: number;
   /** Backend to try first; 'wasm' falls back to 'cpu' if it cannot start. @default 'wasm' */
   backend?: 'wasm' | 'cpu';
