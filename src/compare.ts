@@ -16,13 +16,7 @@ import {
   readoutOps,
 } from './baselines.ts';
 import { type FeatureKind, type ModelConfig, type Precision, resolveConfig } from './config.ts';
-import {
-  additions,
-  type Breakdown,
-  detectorTotals,
-  multiplications,
-  spikingTotals,
-} from './energy.ts';
+import { additions, detectorTotals, multiplications, spikingTotals } from './energy.ts';
 import { SnnlmError } from './errors.ts';
 import {
   fixed,
@@ -334,27 +328,23 @@ export async function compare(
       const c = source.ops(model.stateFor('eval'));
       const k = source.featureSize;
       const out = readoutOps(k, v);
-      // The detector layer, counted as for the spiking rows (src/energy.ts): one add per
-      // event, one multiply per membrane update, vocab adds per spike in the readout.
-      const d = model.detectors?.countsOf('score');
-      const dn = model.detectors?.net.n ?? 0;
-      const per = (x: number) => (d ? x / Math.max(1, d.chars) : 0);
+      const det = detectorShare(model);
       done({
         model: b.model,
         seed,
         test: scores(test),
         validationBpc: report.validation.bpc,
-        trainableParams: v * (k + 1) + dn * v,
-        totalParams: v * (k + 1) + dn * v + source.weights.fixedParams + 2 * k + 2 * dn,
+        trainableParams: v * (k + 1) + det.neurons * v,
+        totalParams:
+          v * (k + 1) + det.neurons * v + source.weights.fixedParams + 2 * k + 2 * det.neurons,
         ops: {
           inputMul: c.inputMul / c.chars,
           inputAdd: c.inputAdd / c.chars,
-          recurrentMul: c.recurrentMul / c.chars + per(d?.updates ?? 0),
-          recurrentAdd:
-            c.recurrentAdd / c.chars + per((d?.inputEvents ?? 0) + (d?.recurrentEvents ?? 0)),
+          recurrentMul: c.recurrentMul / c.chars + det.mul,
+          recurrentAdd: c.recurrentAdd / c.chars + det.add,
           readoutMul: out.mul,
-          readoutAdd: out.add + per((d?.spikes ?? 0) * v),
-          nonlinear: c.nonlinear / c.chars,
+          readoutAdd: out.add + det.readoutAdd,
+          nonlinear: c.nonlinear / c.chars + det.nonlinear,
         },
         radiusBefore: source.weights.radiusBefore,
         bestEpoch: report.bestEpoch,
@@ -530,41 +520,50 @@ function spikingRun(model: SpikingLM, test: Metrics) {
   const updates = c.updates / chars;
   // The energy report's counts (src/energy.ts), so that both agree for every precision. The
   // reservoir's counters are those of its 'eval' state, which ran the first 50,000 training
-  // characters to fit the feature standardisation; the detector layer's are those of its run
-  // over the test split. Each is divided by its own characters; the detector layer is booked
-  // to the recurrence, its readout to the readout.
+  // characters to fit the feature standardisation.
   const b = spikingTotals(model, c);
-  const d = model.detectors?.countsOf('score');
-  const t = d ? detectorTotals(model, d) : undefined;
-  const per = (f: (x: Breakdown) => number) => (t && d ? f(t) / Math.max(1, d.chars) : 0);
+  const det = detectorShare(model);
   const { net, config, vocab } = model;
   const v = vocab.size;
   const k = model.reservoir.featureSize;
   const synapses = net.target.length;
   const dense = synapses * config.substeps + updates;
   const fixedParams = v * net.n + synapses + net.n;
-  // Detector neurons: one readout row each (trained); one input and one recurrent synapse
-  // each, of fixed weights, counted as fixed parameters.
-  const detectors = model.detectors?.net.n ?? 0;
   return {
     test: scores(test),
-    trainableParams: v * (k + 1) + detectors * v,
-    totalParams: v * (k + 1) + detectors * v + fixedParams + 2 * k + 2 * detectors,
+    trainableParams: v * (k + 1) + det.neurons * v,
+    totalParams: v * (k + 1) + det.neurons * v + fixedParams + 2 * k + 2 * det.neurons,
     ops: {
       inputMul: multiplications(b.input) / chars,
       inputAdd: additions(b.input) / chars,
-      recurrentMul:
-        (multiplications(b.recurrence) + multiplications(b.membrane)) / chars +
-        per((x) => multiplications(x.detectors)),
-      recurrentAdd:
-        (additions(b.recurrence) + additions(b.membrane)) / chars +
-        per((x) => additions(x.detectors)),
+      recurrentMul: (multiplications(b.recurrence) + multiplications(b.membrane)) / chars + det.mul,
+      recurrentAdd: (additions(b.recurrence) + additions(b.membrane)) / chars + det.add,
       readoutMul: multiplications(b.readout) / chars,
-      readoutAdd: additions(b.readout) / chars + per((x) => additions(x.readout)),
-      nonlinear: b.membrane.nonlinear / chars + per((x) => x.detectors.nonlinear),
+      readoutAdd: additions(b.readout) / chars + det.readoutAdd,
+      nonlinear: b.membrane.nonlinear / chars + det.nonlinear,
     },
     denseRecurrent: { mul: dense, add: dense },
     firingRate: c.spikes / Math.max(1, c.updates),
+  };
+}
+
+/**
+ * A model's detector layer per character of its run over the test split (src/energy.ts's
+ * counts: one add per event, one multiply per membrane update, vocabulary-many adds per spike
+ * in the readout), booked to the recurrence and the readout; zeros without one. Its neurons
+ * each have one readout row (trained) and two fixed synapses.
+ */
+function detectorShare(model: SpikingLM) {
+  const d = model.detectors?.countsOf('score');
+  if (!d || !model.detectors) return { neurons: 0, mul: 0, add: 0, readoutAdd: 0, nonlinear: 0 };
+  const t = detectorTotals(model, d);
+  const chars = Math.max(1, d.chars);
+  return {
+    neurons: model.detectors.net.n,
+    mul: multiplications(t.detectors) / chars,
+    add: additions(t.detectors) / chars,
+    readoutAdd: additions(t.readout) / chars,
+    nonlinear: t.detectors.nonlinear / chars,
   };
 }
 
