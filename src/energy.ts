@@ -476,7 +476,7 @@ async function measure(model: SpikingLM, ids: Uint16Array) {
     if (det) {
       const positions = heap.i32(positionsAt, rows);
       for (let r = 0; r < rows; r++) positions[r] = pos + r;
-      model.detectorLogits(det, positionsAt, rows, logitsAt, true);
+      model.detectorLogits(det, positionsAt, rows, logitsAt);
     }
     const logits = heap.f32(logitsAt, rows * v);
     for (let r = 0; r < rows && pos + r + 1 < ids.length; r++) {

@@ -299,28 +299,22 @@ export class SpikingLM {
   }
 
   /**
-   * Adds (or with add false, writes) the detector layer's logits for `rows` positions (i32 at
-   * positionsAt) of a detector run into rows of `vocab` floats at logitsAt.
+   * Adds the detector layer's logits for `rows` positions (i32 at positionsAt) of a detector
+   * run into rows of `vocab` floats at logitsAt.
    */
-  detectorLogits(
-    det: DetectorSpikes,
-    positionsAt: number,
-    rows: number,
-    logitsAt: number,
-    add: boolean,
-  ): void {
+  detectorLogits(det: DetectorSpikes, positionsAt: number, rows: number, logitsAt: number): void {
     const v = this.vocab.size;
-    const w = this.detectorWeightsAt;
+    const { offsetsAt, spikesAt } = det;
     this.heap.k.sparseLogits(
       rows,
       positionsAt,
-      det.offsetsAt,
-      det.spikesAt,
-      w,
+      offsetsAt,
+      spikesAt,
+      this.detectorWeightsAt,
       v,
       logitsAt,
       v,
-      add ? 1 : 0,
+      1,
     );
   }
 
@@ -398,7 +392,7 @@ export class SpikingLM {
         if (det) {
           const positions = heap.i32(positionsAt, rows[s]);
           for (let r = 0; r < rows[s]; r++) positions[r] = sh.a + pos + r;
-          this.detectorLogits(det, positionsAt, rows[s], logitsAt + s * CHUNK * v * 4, true);
+          this.detectorLogits(det, positionsAt, rows[s], logitsAt + s * CHUNK * v * 4);
         }
       });
       const logits = heap.f32(logitsAt, CHUNK * SHARDS * v);
@@ -502,7 +496,6 @@ export class SpikingLM {
           detPositionAt,
           1,
           logitsAt,
-          true,
         );
       }
       softmaxRow(heap.f32(logitsAt, v), 0, v, this.beta / temperature, p);
