@@ -4,30 +4,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { Point, Summary } from '../src/robustness.ts';
 import { scratch } from './experiments-helpers.ts';
 
 const { dir, corpus, snnlm } = scratch('robustness');
-
-interface Point {
-  model: string;
-  seed: number;
-  series: string;
-  x: number;
-  bpc: number;
-  accuracy: number | null;
-  delta: number | null;
-  bytes?: number;
-  firingRate?: number | null;
-}
-interface Summary {
-  model: string;
-  series: string;
-  x: number;
-  bpc: { mean: number; sd: number };
-  delta: { mean: number; sd: number } | null;
-  bytes?: { mean: number };
-  firingRate?: { mean: number } | null;
-}
 
 /** Runs one experiment; checks the three files and returns the parsed JSON and Markdown. */
 function run(name: string, ...args: string[]) {
