@@ -205,10 +205,11 @@ export function sparseLogits(
 
 /**
  * Adagrad on the detector readout, one row of the minibatch after another (rows that share a
- * neuron update it in turn, so the result does not depend on threads): for row r, the
- * gradient of its loss with respect to the logits is gT[·][r] / scale (gT as softmaxXent
- * wrote it, ldg floats per logit), and each neuron j that fired at positions[r] gets
- * G_j += g², w_j −= lr · g / (√G_j + ε).
+ * neuron update it in turn): for row r, the gradient of its loss with respect to the logits is
+ * gT[·][r] / scale (gT as softmaxXent wrote it, ldg floats per logit), and each neuron j that
+ * fired at positions[r] gets G_j += g², w_j −= lr · g / (√G_j + ε). Only the columns
+ * [j0, j1) of the weight rows are touched: a column's updates never read another column, so
+ * threads that take disjoint ranges compute exactly what one thread would.
  */
 export function sparseAdagrad(
   rows: i32,
@@ -223,6 +224,8 @@ export function sparseAdagrad(
   scale: f32,
   lr: f32,
   grad: usize,
+  j0: i32,
+  j1: i32,
 ): void {
   const rowBytes = <usize>v << 2;
   const inv: f32 = 1 / scale;
@@ -231,13 +234,27 @@ export function sparseAdagrad(
     const a = load<u32>(offsets + (p << 2));
     const b = load<u32>(offsets + ((p + 1) << 2));
     if (a == b) continue;
-    for (let j = 0; j < v; j++) {
+    for (let j = j0; j < j1; j++) {
       const g = load<f32>(gT + ((<usize>j * <usize>ldg + <usize>r) << 2)) * inv;
       store<f32>(grad + (<usize>j << 2), g);
     }
     for (let e = a; e < b; e++) {
       const at = <usize>load<i32>(spikes + (<usize>e << 2)) * rowBytes;
-      for (let j = 0; j < v; j++) {
+      let j = j0;
+      // Lanes round and take square roots as the scalar code does, so both give the same bits.
+      if (ASC_FEATURE_SIMD) {
+        const lr4 = f32x4.splat(lr);
+        const eps4 = f32x4.splat(1e-8);
+        for (; j + 4 <= j1; j += 4) {
+          const off = at + (<usize>j << 2);
+          const g = v128.load(grad + (<usize>j << 2));
+          const s = f32x4.add(v128.load(sq + off), f32x4.mul(g, g));
+          v128.store(sq + off, s);
+          const step = f32x4.div(f32x4.mul(lr4, g), f32x4.add(f32x4.sqrt(s), eps4));
+          v128.store(w + off, f32x4.sub(v128.load(w + off), step));
+        }
+      }
+      for (; j < j1; j++) {
         const off = at + (<usize>j << 2);
         const g = load<f32>(grad + (<usize>j << 2));
         const s = load<f32>(sq + off) + g * g;

@@ -391,6 +391,9 @@ async function train(args: string[]): Promise<void> {
   log(`test        ${line(test)}${test.unknown ? `, ${test.unknown} unknown characters` : ''}`);
   log(`firing rate ${(report.firingRate * 100).toFixed(2)}% of neurons per substep`);
   log(`trained in  ${report.trainSeconds.toFixed(1)} s`);
+  // The operating system's figure for the whole process, worker threads included.
+  const peakResidentBytes = process.resourceUsage().maxRSS * 1024;
+  log(`peak memory ${(peakResidentBytes / 2 ** 20).toFixed(0)} MiB resident`);
   log(`saved       ${out}`);
   log(`sample (seed ${config.seed}, temperature 1):\n${sample}`);
   if (opts.json) {
@@ -407,6 +410,7 @@ async function train(args: string[]): Promise<void> {
         bestEpoch: report.bestEpoch,
         firingRate: report.firingRate,
         trainSeconds: report.trainSeconds,
+        peakResidentBytes,
         model: out,
         sample,
       }),

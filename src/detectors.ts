@@ -20,6 +20,7 @@
 // membranes decay lazily between events, and only neurons that an event reached are tested.
 import type { Heap } from './engine.ts';
 import { SnnlmError } from './errors.ts';
+import { type Call, type Parallel, runParts, split } from './parallel.ts';
 
 /** Firing threshold. */
 export const DETECTOR_THRESHOLD = 1;
@@ -31,6 +32,10 @@ export const DETECTOR_WEIGHT = 0.55;
 export const DETECTOR_TAU = 0.5;
 /** Steps of the decay table (assembly/detectors.ts DECAY_STEPS). */
 const DECAY_STEPS = 64;
+/** An offset no run writes: left in place, it shows that a run stopped short. */
+const UNWRITTEN = 0xffffffff;
+/** Characters per kernel call of spikesOf. */
+const RUN_PIECE = 16_384;
 
 /** Which strings have a neuron: neuron i stands for string(parent[i]) + char[i]. */
 export interface DetectorNet {
@@ -240,6 +245,7 @@ export class DetectorLayer {
   readonly maxOrder: number;
   private readonly ptr: Record<keyof DetectorSynapses | 'pow', number>;
   private readonly states = new Map<string, State>();
+  private readonly runs = new Map<string, { states: State[]; chars: number }>();
   private readonly buffers = new Map<string, { at: number; bytes: number }>();
 
   constructor(heap: Heap, net: DetectorNet) {
@@ -342,22 +348,117 @@ export class DetectorLayer {
 
   /**
    * The spikes of a whole text (ids already in kernel memory at idsAt) from a layer at rest,
-   * in reusable buffers named `name`.
+   * in reusable buffers named `name`. With a pool the text is cut into one shard per thread;
+   * a neuron's spike depends only on the last maxOrder characters, so a shard that first
+   * runs the maxOrder − 1 characters before its start (their spikes and counts dropped)
+   * gives exactly the spikes and counts of one run.
    */
-  spikesOf(name: string, idsAt: number, chars: number): DetectorSpikes {
-    const s = this.state(`run:${name}`);
-    this.reset(s);
-    const capacity = chars * this.maxOrder + this.net.n + 16;
+  spikesOf(name: string, idsAt: number, chars: number, pool?: Parallel): DetectorSpikes {
+    const { heap, maxOrder } = this;
+    const p = this.ptr;
+    const shards = split(chars, Math.max(1, Math.min(pool?.threads ?? 1, chars >> 12)));
+    const room = this.net.n + 16;
+    let total = 0;
+    const regions = shards.map(([a, b]) => {
+      const at = total;
+      const capacity = (b - a) * maxOrder + room;
+      total += capacity;
+      return { at, capacity };
+    });
     const offsetsAt = this.buffer(`${name}:offsets`, (chars + 1) * 4);
-    const spikesAt = this.buffer(`${name}:spikes`, capacity * 4);
-    this.heap.u32(offsetsAt, 1)[0] = 0;
-    this.run(s, idsAt, chars, spikesAt, offsetsAt, capacity);
+    const spikesAt = this.buffer(`${name}:spikes`, total * 4);
+    // Shard k's own offsets, from 0, at entry a + k (one more entry than its characters).
+    const shardOffsetsAt = this.buffer(`${name}:shard-offsets`, (chars + shards.length) * 4);
+    const warmCountsAt = this.buffer(`${name}:warm-counts`, shards.length * 32);
+    const states = shards.map((_, k) => this.state(`run:${name}:${k}`));
+    this.runs.set(name, { states, chars });
+    const runs = shards.map(([a, b], k) => {
+      const s = states[k];
+      this.reset(s);
+      const warm = Math.min(a, maxOrder - 1);
+      const shardOffsets = shardOffsetsAt + (a + k) * 4;
+      const own = heap.u32(shardOffsets, b - a + 1);
+      own[0] = 0;
+      if (b > a) own[b - a] = UNWRITTEN; // stays so only if the kernel ran out of room
+      s.step = warm + b - a;
+      const out = spikesAt + regions[k].at * 4;
+      // Characters from..from+n; the call appends spikes after offsets[0] and sets offsets[1..n].
+      const call = (from: number, n: number, step0: number, offsets: number, counts: number) =>
+        [
+          'detectorRun',
+          s.v,
+          s.last,
+          s.stamp,
+          p.inStart,
+          p.inWeight,
+          p.rowStart,
+          p.target,
+          p.weight,
+          p.pow,
+          DETECTOR_THRESHOLD,
+          s.prev,
+          s.prevCount,
+          idsAt + from * 2,
+          n,
+          step0,
+          out,
+          offsets,
+          regions[k].capacity,
+          counts,
+        ] as Call;
+      const pieces: Call[][] = [];
+      for (let i = 0; i < b - a; i += RUN_PIECE) {
+        const n = Math.min(RUN_PIECE, b - a - i);
+        pieces.push([call(a + i, n, warm + i, shardOffsets + i * 4, s.counts)]);
+      }
+      if (warm > 0) pieces[0].unshift(call(a - warm, warm, 0, shardOffsets, warmCountsAt + k * 32));
+      return pieces;
+    });
+    // Pieces rather than one long call per shard: V8 runs a WebAssembly function in its
+    // baseline code until the call returns, and only the next call gets the optimised code.
+    const rounds = runs.reduce((most, calls) => Math.max(most, calls.length), 0);
+    for (let r = 0; r < rounds; r++) {
+      runParts(
+        heap.k,
+        pool,
+        runs.map((pieces) => pieces[r] ?? []),
+      );
+    }
+
+    // Close the gaps between the shards' regions and make the offsets global.
+    const offsets = heap.u32(offsetsAt, chars + 1);
+    const spikes = heap.i32(spikesAt, total);
+    offsets[0] = 0;
+    let done = 0;
+    shards.forEach(([a, b], k) => {
+      const own = heap.u32(shardOffsetsAt + (a + k) * 4, b - a + 1);
+      const count = own[b - a];
+      if (count === UNWRITTEN) throw new Error('detector layer: spike buffer too small');
+      spikes.copyWithin(done, regions[k].at, regions[k].at + count);
+      for (let i = 1; i <= b - a; i++) offsets[a + i] = done + own[i];
+      done += count;
+    });
     return { offsetsAt, spikesAt, chars };
   }
 
   /** Counts of the last spikesOf(name). */
   countsOf(name: string): DetectorCounts {
-    return this.counts(this.state(`run:${name}`));
+    const run = this.runs.get(name);
+    const sum: DetectorCounts = {
+      inputEvents: 0,
+      recurrentEvents: 0,
+      updates: 0,
+      spikes: 0,
+      chars: run?.chars ?? 0,
+    };
+    for (const s of run?.states ?? []) {
+      const c = this.counts(s);
+      sum.inputEvents += c.inputEvents;
+      sum.recurrentEvents += c.recurrentEvents;
+      sum.updates += c.updates;
+      sum.spikes += c.spikes;
+    }
+    return sum;
   }
 
   private buffer(name: string, bytes: number): number {

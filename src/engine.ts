@@ -194,10 +194,11 @@ export interface Kernels {
     scale: number,
     lr: number,
     grad: number,
+    j0: number,
+    j1: number,
   ): void;
 }
 
-/** Which compiled build to run: 128-bit SIMD (default) or scalar. */
 /**
  * Which compiled build to run: 128-bit SIMD (default), scalar, or SIMD over
  * shared memory that worker threads can run kernels on too (src/threads.ts).

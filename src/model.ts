@@ -349,52 +349,81 @@ export class SpikingLM {
     }
     // The detector layer remembers only its longest string, so one run over the whole text
     // from rest gives every shard the spikes it would have after its warm-up.
-    const det = this.detectors?.spikesOf('score', idsAt, ids.length);
-    const positionsAt = this.buffer('det-positions', CHUNK * 4);
+    const det = this.detectors?.spikesOf('score', idsAt, ids.length, options.pool);
+    const positionsAt = this.buffer('det-positions', CHUNK * SHARDS * 4);
     const shards = split(total, SHARDS).map(([a, b], s) => {
       const state = this.stateFor(`eval${s}`);
       reservoir.reset(state);
       const warm = Math.max(0, a - WARMUP);
       if (a > warm) reservoir.run(state, idsAt + warm * 2, a - warm);
-      return { a, b, state, featAt: featAt + s * CHUNK * width * 4 };
+      return {
+        a,
+        b,
+        state,
+        featAt: featAt + s * CHUNK * width * 4,
+        logitsAt: logitsAt + s * CHUNK * v * 4,
+        positionsAt: positionsAt + s * CHUNK * 4,
+      };
     });
     // The int8 path of a ternary readout uses shared scratch, so it stays on this thread.
-    const pool = this.ternaryReadout ? undefined : options.pool;
+    const ternary = this.ternaryAt !== undefined;
+    const pool = ternary ? undefined : options.pool;
     const score = new Score();
     const p = new Float64Array(v);
     let done = 0;
     for (let pos = 0; done < total; pos += CHUNK) {
       const rows = shards.map((sh) => Math.max(0, Math.min(CHUNK, sh.b - sh.a - pos)));
-      const calls = shards.map((sh, s): Call[] =>
-        rows[s] === 0
-          ? []
-          : [
-              ['runChars', sh.state, idsAt + (sh.a + pos) * 2, rows[s], sh.featAt, width],
-              [
-                'standardize',
-                sh.featAt,
-                rows[s],
-                width,
-                reservoir.featureSize,
-                this.featureMeanAt,
-                this.featureScaleAt,
-              ],
-            ],
-      );
+      const calls = shards.map((sh, s): Call[] => {
+        const n = rows[s];
+        if (n === 0) return [];
+        const own: Call[] = [
+          ['runChars', sh.state, idsAt + (sh.a + pos) * 2, n, sh.featAt, width],
+          [
+            'standardize',
+            sh.featAt,
+            n,
+            width,
+            reservoir.featureSize,
+            this.featureMeanAt,
+            this.featureScaleAt,
+          ],
+        ];
+        if (ternary) return own;
+        own.push(['matmulNT', sh.featAt, this.readoutAt, sh.logitsAt, n, v, width, 0]);
+        if (det) {
+          const positions = heap.i32(sh.positionsAt, n);
+          for (let r = 0; r < n; r++) positions[r] = sh.a + pos + r;
+          own.push([
+            'sparseLogits',
+            n,
+            sh.positionsAt,
+            det.offsetsAt,
+            det.spikesAt,
+            this.detectorWeightsAt,
+            v,
+            sh.logitsAt,
+            v,
+            1,
+          ]);
+        }
+        return own;
+      });
       runParts(
         heap.k,
         pool,
         split(SHARDS, pool?.threads ?? 1).map(([x, y]) => calls.slice(x, y).flat()),
       );
-      shards.forEach((sh, s) => {
-        if (rows[s] === 0) return;
-        this.logits(sh.featAt, logitsAt + s * CHUNK * v * 4, rows[s]);
-        if (det) {
-          const positions = heap.i32(positionsAt, rows[s]);
-          for (let r = 0; r < rows[s]; r++) positions[r] = sh.a + pos + r;
-          this.detectorLogits(det, positionsAt, rows[s], logitsAt + s * CHUNK * v * 4);
-        }
-      });
+      if (ternary) {
+        shards.forEach((sh, s) => {
+          if (rows[s] === 0) return;
+          this.logits(sh.featAt, sh.logitsAt, rows[s]);
+          if (det) {
+            const positions = heap.i32(sh.positionsAt, rows[s]);
+            for (let r = 0; r < rows[s]; r++) positions[r] = sh.a + pos + r;
+            this.detectorLogits(det, sh.positionsAt, rows[s], sh.logitsAt);
+          }
+        });
+      }
       const logits = heap.f32(logitsAt, CHUNK * SHARDS * v);
       for (let s = 0; s < SHARDS; s++) {
         const at = shards[s].a + pos;

@@ -9,7 +9,9 @@ export type KernelName =
   | 'adamStep'
   | 'standardize'
   | 'softmaxXent'
-  | 'sparseLogits';
+  | 'sparseLogits'
+  | 'sparseAdagrad'
+  | 'detectorRun';
 
 /** A kernel call: its export name and numeric arguments. */
 export type Call = [name: KernelName, ...args: number[]];

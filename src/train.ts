@@ -127,7 +127,7 @@ export async function trainSoftmax(
   // depend on the readout), and Adagrad state for its readout rows.
   const det = model.detectors;
   const detWeights = model.detectorWeights().length;
-  const detSpikes = det?.spikesOf('train', streams.idsAt, trainIds.length);
+  const detSpikes = det?.spikesOf('train', streams.idsAt, trainIds.length, options.pool);
   const detSqAt = model.buffer('det-adagrad', detWeights * 4);
   const detBestAt = model.buffer('det-best', detWeights * 4);
   const detGradAt = model.buffer('det-grad', v * 4);
@@ -210,23 +210,6 @@ export async function trainSoftmax(
             ],
           ]),
         );
-        if (detSpikes) {
-          // One row after another on this thread: rows that share a neuron update it in turn.
-          heap.k.sparseAdagrad(
-            batch,
-            positionsAt,
-            detSpikes.offsetsAt,
-            detSpikes.spikesAt,
-            model.detectorWeightsAt,
-            detSqAt,
-            v,
-            gTAt,
-            batch,
-            1 / batch,
-            config.detectorLearningRate,
-            detGradAt,
-          );
-        }
         const nll = heap.f32(nllAt, batch);
         const hit = heap.i32(hitAt, batch);
         for (let b = 0; b < batch; b++) score.addNats(nll[b], hit[b] === 1);
@@ -234,7 +217,8 @@ export async function trainSoftmax(
         const lr = config.learningRate * (1 - 0.9 * (step / totalSteps));
         const c1 = 1 / (1 - 0.9 ** step);
         const c2 = 1 / (1 - 0.999 ** step);
-        // grad[V][F] = Gᵀ[V][B] · Xᵀ[F][B]ᵀ, split by rows of Gᵀ; then Adam on those rows.
+        // grad[V][F] = Gᵀ[V][B] · Xᵀ[F][B]ᵀ, split by rows of Gᵀ; then Adam on those rows,
+        // and Adagrad on the same columns of the detector readout.
         runParts(
           model.heap.k,
           pool,
@@ -242,6 +226,27 @@ export async function trainSoftmax(
             const off = a * width * 4;
             const n = (b - a) * width;
             return [
+              ...(detSpikes
+                ? [
+                    [
+                      'sparseAdagrad',
+                      batch,
+                      positionsAt,
+                      detSpikes.offsetsAt,
+                      detSpikes.spikesAt,
+                      model.detectorWeightsAt,
+                      detSqAt,
+                      v,
+                      gTAt,
+                      batch,
+                      1 / batch,
+                      config.detectorLearningRate,
+                      detGradAt,
+                      a,
+                      b,
+                    ] as Call,
+                  ]
+                : []),
               ['matmulNT', gTAt + a * batch * 4, featTAt, gradAt + off, b - a, width, batch, 0],
               [
                 'adamStep',
