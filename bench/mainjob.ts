@@ -115,12 +115,12 @@ async function wholeJob(trainSplit: number): Promise<void> {
     [
       'threads',
       'wall s',
-      'train() s',
+      'training epochs s',
       'training characters/s',
       'peak resident MiB',
       'test bpc',
       'wall speed-up',
-      'train() speed-up',
+      'epochs speed-up',
     ],
     runs.map((r) => [
       String(r.threads),
@@ -136,8 +136,9 @@ async function wholeJob(trainSplit: number): Promise<void> {
   const same = Buffer.compare(one.file, many.file) === 0;
   note(
     `training characters/s counts ${fmt(trainChars)} characters (${DEFAULT_CONFIG.epochs} ` +
-      'epochs of the training split) over the training epochs (after the detector layer is grown and its spikes run), which also ' +
-      'scores the validation split after each epoch. Model files of 1 and ' +
+      'epochs of the training split) over the training epochs, which include scoring the validation split after each ' +
+      'epoch; the wall time adds start-up, growing the detector layer and its spike run over the ' +
+      'training split, the test evaluation, the model file and the sample. Model files of 1 and ' +
       `${threads} threads byte-identical: ${same ? 'yes' : 'NO'}.`,
   );
 }

@@ -15,6 +15,3 @@ export interface KernelWorkerSetup {
 
 /** Runs batches of kernel calls until told to exit; calls ready() once instantiated. */
 export function runKernelLoop(setup: KernelWorkerSetup, ready: () => void): Promise<void>;
-
-/** Reads of a control word before a thread sleeps on it. */
-export const SPIN: number;

@@ -8,9 +8,6 @@
 // Calls (Float64Array, per worker w at callSlots·w):
 //   count, then for each call: kernel index, argument count, arguments...
 
-/** Reads of a control word before a thread sleeps on it (some tens of microseconds). */
-export const SPIN = 100_000;
-
 /**
  * Instantiates the module on the shared memory, calls ready(), then runs batches until told to
  * exit. It blocks its thread in Atomics.wait between batches, so it never returns to the event
@@ -27,9 +24,6 @@ export async function runKernelLoop(setup, ready) {
   ready();
 
   for (;;) {
-    // The next batch usually follows within microseconds, and waking a sleeping thread takes
-    // tens of them here, so look for it a while (bounded) before sleeping.
-    for (let i = 0; i < SPIN && Atomics.load(ctl, base) === seen; i++);
     Atomics.wait(ctl, base, seen);
     const seq = Atomics.load(ctl, base);
     if (seq < 0) break;

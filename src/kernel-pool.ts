@@ -8,7 +8,7 @@
 // thread; part w > 0 on worker w − 1. The protocol (control block and call
 // slots) is drawn at the top of src/kernel-loop.mjs.
 import type { Kernels } from './engine.ts';
-import { type KernelWorkerSetup, SPIN } from './kernel-loop.mjs';
+import type { KernelWorkerSetup } from './kernel-loop.mjs';
 import type { Call, KernelName, Parallel } from './parallel.ts';
 
 const NAMES: KernelName[] = [
@@ -73,7 +73,6 @@ export class KernelPool implements Parallel {
     }
     for (let w = 1; w < parts.length; w++) {
       const at = 16 * (w - 1) + 1;
-      for (let i = 0; i < SPIN && Atomics.load(this.ctl, at) !== seq; i++);
       for (;;) {
         const done = Atomics.load(this.ctl, at);
         if (done === seq) break;
