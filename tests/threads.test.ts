@@ -29,6 +29,8 @@ for (const threads of [2, 3]) {
     await pool.close();
 
     assert.equal(many.readoutWeights(), one.readoutWeights());
+    assert.ok(one.detectorWeights().length > 0, 'the detector layer is trained too');
+    assert.equal(many.detectorWeights(), one.detectorWeights());
     assert.equal(b.validation, a.validation);
   });
 }
