@@ -319,8 +319,40 @@ export class DetectorLayer {
     offsetsAt: number,
     capacity: number,
   ): number {
+    const [, ...args] = this.runCall(
+      s,
+      idsAt,
+      nChars,
+      s.step,
+      outAt,
+      offsetsAt,
+      capacity,
+      s.counts,
+    );
+    const written = (this.heap.k.detectorRun as (...a: number[]) => number)(...args);
+    if (written < 0) throw new Error('detector layer: spike buffer too small');
+    s.step += nChars;
+    return written;
+  }
+
+  /**
+   * The kernel call that runs `nChars` ids at idsAt from step `step0` of state s: spikes are
+   * appended at outAt after offsets[0], offsets[1..nChars] are set, events are added to the
+   * f64 counts at `counts`.
+   */
+  private runCall(
+    s: State,
+    idsAt: number,
+    nChars: number,
+    step0: number,
+    outAt: number,
+    offsetsAt: number,
+    capacity: number,
+    counts: number,
+  ): Call {
     const p = this.ptr;
-    const written = this.heap.k.detectorRun(
+    return [
+      'detectorRun',
       s.v,
       s.last,
       s.stamp,
@@ -335,15 +367,12 @@ export class DetectorLayer {
       s.prevCount,
       idsAt,
       nChars,
-      s.step,
+      step0,
       outAt,
       offsetsAt,
       capacity,
-      s.counts,
-    );
-    if (written < 0) throw new Error('detector layer: spike buffer too small');
-    s.step += nChars;
-    return written;
+      counts,
+    ];
   }
 
   /**
@@ -355,7 +384,6 @@ export class DetectorLayer {
    */
   spikesOf(name: string, idsAt: number, chars: number, pool?: Parallel): DetectorSpikes {
     const { heap, maxOrder } = this;
-    const p = this.ptr;
     const shards = split(chars, Math.max(1, Math.min(pool?.threads ?? 1, chars >> 12)));
     const room = this.net.n + 16;
     let total = 0;
@@ -382,36 +410,17 @@ export class DetectorLayer {
       if (b > a) own[b - a] = UNWRITTEN; // stays so only if the kernel ran out of room
       s.step = warm + b - a;
       const out = spikesAt + regions[k].at * 4;
-      // Characters from..from+n; the call appends spikes after offsets[0] and sets offsets[1..n].
+      const { capacity } = regions[k];
       const call = (from: number, n: number, step0: number, offsets: number, counts: number) =>
-        [
-          'detectorRun',
-          s.v,
-          s.last,
-          s.stamp,
-          p.inStart,
-          p.inWeight,
-          p.rowStart,
-          p.target,
-          p.weight,
-          p.pow,
-          DETECTOR_THRESHOLD,
-          s.prev,
-          s.prevCount,
-          idsAt + from * 2,
-          n,
-          step0,
-          out,
-          offsets,
-          regions[k].capacity,
-          counts,
-        ] as Call;
+        this.runCall(s, idsAt + from * 2, n, step0, out, offsets, capacity, counts);
       const pieces: Call[][] = [];
       for (let i = 0; i < b - a; i += RUN_PIECE) {
         const n = Math.min(RUN_PIECE, b - a - i);
         pieces.push([call(a + i, n, warm + i, shardOffsets + i * 4, s.counts)]);
       }
-      if (warm > 0) pieces[0].unshift(call(a - warm, warm, 0, shardOffsets, warmCountsAt + k * 32));
+      if (warm > 0) {
+        pieces[0].unshift(call(a - warm, warm, 0, shardOffsets, warmCountsAt + k * 32));
+      }
       return pieces;
     });
     // Pieces rather than one long call per shard: V8 runs a WebAssembly function in its
