@@ -111,7 +111,9 @@ async function wholeJob(trainSplit: number): Promise<void> {
   const [one, many] = runs;
   const trainChars = one.trainChars;
   table(
-    `The whole main job (\`npm start\`, ${DEFAULT_CONFIG.epochs} epochs, seed ${DEFAULT_CONFIG.seed}): 1 thread against ${threads}, faster of ${ROUNDS} alternating runs each`,
+    `The whole main job (\`npm start\`, ${DEFAULT_CONFIG.epochs} epochs, ` +
+      `seed ${DEFAULT_CONFIG.seed}): 1 thread against ${threads}, ` +
+      `faster of ${ROUNDS} alternating runs each`,
     [
       'threads',
       'wall s',
@@ -136,9 +138,10 @@ async function wholeJob(trainSplit: number): Promise<void> {
   const same = Buffer.compare(one.file, many.file) === 0;
   note(
     `training characters/s counts ${fmt(trainChars)} characters (${DEFAULT_CONFIG.epochs} ` +
-      'epochs of the training split) over the training epochs, which include scoring the validation split after each ' +
-      'epoch; the wall time adds start-up, growing the detector layer and its spike run over the ' +
-      'training split, the test evaluation, the model file and the sample. Model files of 1 and ' +
+      'epochs of the training split) over the training epochs, which include scoring the ' +
+      'validation split after each epoch; the wall time adds start-up, growing the detector ' +
+      'layer and its spike run over the training split, the test evaluation, the model file ' +
+      'and the sample. Model files of 1 and ' +
       `${threads} threads byte-identical: ${same ? 'yes' : 'NO'}.`,
   );
 }

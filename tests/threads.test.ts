@@ -35,7 +35,7 @@ for (const threads of [2, 3]) {
   });
 }
 
-test('the detector layer cut into shards on 3 threads gives the spikes and counts of one run', async () => {
+test('a detector run in shards on 3 threads has the spikes and counts of one run', async () => {
   const ids = vocab.encode(text).ids;
   // Every string of the text has a neuron, so at each shard boundary all orders fire.
   const net = growDetectors(ids, vocab.size, { maxNeurons: 1e6, maxOrder: 6, minCount: 1 });
