@@ -265,12 +265,21 @@ export async function runNative(neurons: number, chars: number, substeps = 10): 
   return parseRef(stdout);
 }
 
-/** Runs the numpy yardstick on Tiny Shakespeare. */
-export async function runNumpy(neurons: number, chars: number, substeps = 10): Promise<RefRun> {
+/**
+ * Runs the numpy yardstick on Tiny Shakespeare; `oneThread` limits its BLAS (OpenBLAS, MKL or
+ * any OpenMP build) to one thread, as the engine's reservoir runs.
+ */
+export async function runNumpy(
+  neurons: number,
+  chars: number,
+  substeps = 10,
+  oneThread = false,
+): Promise<RefRun> {
   const py = process.env.PYTHON ?? 'python3';
   const script = join(REFS_DIR, 'numpy_reference.py');
   const args = [script, SHAKESPEARE, String(neurons), String(chars), String(substeps)];
-  const { stdout } = await run(py, args);
+  const one = { OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1', OMP_NUM_THREADS: '1' };
+  const { stdout } = await run(py, args, { env: { ...process.env, ...(oneThread ? one : {}) } });
   return parseRef(stdout);
 }
 

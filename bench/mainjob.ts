@@ -12,8 +12,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { DEFAULT_CONFIG } from '../src/config.ts';
 import { loadCorpus } from '../src/corpus.ts';
+import { Heap, loadKernels } from '../src/engine.ts';
 import { softmaxRow } from '../src/metrics.ts';
 import { type Progress, SpikingLM } from '../src/model.ts';
+import { type Call, split } from '../src/parallel.ts';
+import { ThreadPool } from '../src/threads.ts';
 import { Vocabulary } from '../src/vocab.ts';
 import { DATA_DIR, fmt, note, ratio, table, tempDir } from './common.ts';
 
@@ -90,7 +93,57 @@ export async function mainjobBench(): Promise<void> {
     ],
   );
   breakdown(model, vocab.size);
+  await handOver();
   await wholeJob(corpus.train.length);
+}
+
+// What a second thread costs and gives, on the pool the main job uses: a hand-over with no
+// work (one kernel call of zero rows per thread), and Adam over 1 M weights, which streams
+// four arrays through memory, on one thread and split over all cores.
+async function handOver(): Promise<void> {
+  const threads = Math.max(2, availableParallelism());
+  const heap = new Heap(await loadKernels('threads'));
+  const pool = await ThreadPool.start(heap.k, threads);
+  const n = 1 << 20;
+  const [w, g, m, s] = [0, 1, 2, 3].map(() => heap.alloc(n * 4));
+  heap.f32(g, n).fill(0.01);
+  const adam = ([a, b]: [number, number]): Call[] => [
+    [
+      'adamStep',
+      b - a,
+      w + a * 4,
+      g + a * 4,
+      m + a * 4,
+      s + a * 4,
+      1e-3,
+      0.9,
+      0.999,
+      1e-8,
+      0,
+      1,
+      1,
+    ],
+  ];
+  const idle: Call[][] = Array.from({ length: threads }, () => [['transpose', w, g, 0, 1, 0]]);
+  const perCall = (parts: Call[][], reps: number) => {
+    pool.run(parts);
+    const t0 = performance.now();
+    for (let i = 0; i < reps; i++) pool.run(parts);
+    return ((performance.now() - t0) * 1000) / reps;
+  };
+  const empty = perCall(idle, 2000);
+  const one = perCall([adam([0, n])], 50);
+  const many = perCall(split(n, threads).map(adam), 50);
+  await pool.close();
+  table(
+    `Threads: a hand-over, and Adam over ${fmt(n)} weights`,
+    ['measure', 'µs', 'ratio'],
+    [
+      [`hand-over to ${threads} threads and back, no work`, fmt(empty, 1), ''],
+      ['adamStep on 1 thread', fmt(one, 0), '1.00×'],
+      [`adamStep split over ${threads} threads`, fmt(many, 0), ratio(one, many)],
+    ],
+  );
 }
 
 // The whole main job (`npm start`: the default model on the whole of Tiny Shakespeare, test

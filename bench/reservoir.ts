@@ -60,6 +60,7 @@ async function one(size: (typeof SIZES)[number]): Promise<void> {
     natives.push(await runNative(neurons, chars));
   }
   const numpy = await runNumpy(neurons, numpyChars);
+  const numpyOne = await runNumpy(neurons, numpyChars, 10, true);
 
   const native = median(natives.map((n) => n.charsPerSecond));
   const nativeEvents = median(natives.map((n) => n.eventsPerSecond));
@@ -112,7 +113,21 @@ async function one(size: (typeof SIZES)[number]): Promise<void> {
         ratio(numpy.charsPerSecond, native),
         '1.00×',
       ],
+      [
+        'numpy (dense), BLAS on one thread',
+        fmt(numpyOne.chars),
+        fmt(numpyOne.charsPerSecond, 1),
+        pct(numpyOne.firing, 2),
+        '',
+        '',
+        ratio(numpyOne.charsPerSecond, native),
+        ratio(numpyOne.charsPerSecond, numpy.charsPerSecond),
+      ],
     ],
+  );
+  note(
+    `Engine (prototype dynamics) against numpy with its BLAS on one thread: ` +
+      `${ratio(e1, numpyOne.charsPerSecond)}.`,
   );
 }
 
